@@ -1,0 +1,277 @@
+"""One checker for sequence input, used by every transformer and estimator.
+
+Sequences are normalised to upper-case DNA (``U`` becomes ``T``). Anything that is not a
+nucleotide is an error that names the offending rows; IUPAC ambiguity codes (``N`` included)
+follow the ``ambiguous`` policy.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+import warnings
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "AMBIGUOUS_POLICIES",
+    "IUPAC_AMBIGUOUS",
+    "check_sequences",
+    "check_target",
+    "format_rows",
+]
+
+#: Ambiguity codes that are read as ``N`` (any base) when the policy allows them.
+IUPAC_AMBIGUOUS = frozenset("NRYSWKMBDHV")
+AMBIGUOUS_POLICIES = ("error", "warn", "mask")
+
+_ACGT = re.compile(r"[ACGT]+")
+_ACGTN = re.compile(r"[ACGTN]+")
+_AMBIGUOUS_TO_N = str.maketrans({c: "N" for c in IUPAC_AMBIGUOUS})
+_SHOWN_ROWS = 10
+
+
+def format_rows(rows: Iterable[int]) -> str:
+    """Render row indices for an error message, eliding long lists.
+
+    Parameters
+    ----------
+    rows : iterable of int
+        Positional row indices.
+
+    Returns
+    -------
+    str
+        For example ``"rows [0, 4]"`` or ``"rows [0, 1, ..., 9] and 35 more"``.
+    """
+    rows = list(rows)
+    head = ", ".join(str(r) for r in rows[:_SHOWN_ROWS])
+    more = len(rows) - _SHOWN_ROWS
+    suffix = f", ...] and {more} more" if more > 0 else "]"
+    noun = "row" if len(rows) == 1 else "rows"
+    return f"{noun} [{head}{suffix}"
+
+
+def _column_values(X, sequence_column: str | int | None) -> np.ndarray:
+    """Pull a 1-D object array of raw values out of the accepted containers."""
+    if isinstance(X, str | bytes):
+        raise TypeError(
+            "X must be a 1-D array-like of sequences (list, ndarray, pandas Series or a "
+            f"DataFrame column), got a single {type(X).__name__} {X[:20]!r}; "
+            "pass a list such as [seq]."
+        )
+    if isinstance(X, pd.DataFrame):
+        if sequence_column is None:
+            if X.shape[1] != 1:
+                raise ValueError(
+                    "sequence_column must name the sequence column of a DataFrame with "
+                    f"{X.shape[1]} columns, got None."
+                )
+            return X.iloc[:, 0].to_numpy(dtype=object)
+        if sequence_column not in X.columns:
+            raise ValueError(
+                f"sequence_column must be one of the DataFrame's columns {list(X.columns)}, "
+                f"got {sequence_column!r}."
+            )
+        return X[sequence_column].to_numpy(dtype=object)
+    if isinstance(X, pd.Series):
+        return X.to_numpy(dtype=object)
+    if not hasattr(X, "__len__") and not hasattr(X, "__array__"):
+        if isinstance(X, Iterable):
+            X = list(X)
+        else:
+            raise TypeError(
+                f"X must be a 1-D array-like of sequences, got {type(X).__name__}."
+            )
+    arr = np.asarray(X, dtype=object)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        # A single column as produced by ColumnTransformer / 2-D slicing.
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(
+            f"X must be 1-D (one sequence per row), got an array of shape {arr.shape}."
+        )
+    return arr
+
+
+def _is_missing(value) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, numbers.Real) and value != value  # NaN
+
+
+def _describe_invalid(seq: str) -> str:
+    """Name the first problem of a string that failed the fast path."""
+    if not seq.isascii():
+        return "non-ASCII characters"
+    if any(c.isspace() for c in seq):
+        return "whitespace"
+    if any(c.isdigit() for c in seq):
+        return "digits"
+    bad = sorted({c for c in seq.upper() if c not in "ACGTU" and c not in IUPAC_AMBIGUOUS})
+    return f"invalid characters {''.join(bad)!r}"
+
+
+def check_sequences(
+    X,
+    *,
+    sequence_column: str | int | None = "sequence",
+    max_len: int | None = None,
+    truncate: bool = False,
+    ambiguous: str = "warn",
+    min_len: int = 1,
+) -> np.ndarray:
+    """Validate and normalise a batch of nucleotide sequences.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples,) or DataFrame
+        Sequences as strings: a list, ndarray, pandas Series, an ``(n_samples, 1)`` array, or a
+        DataFrame whose ``sequence_column`` holds them. A bare string is rejected.
+    sequence_column : str, int or None, default="sequence"
+        Column to read when ``X`` is a DataFrame. ``None`` accepts a one-column DataFrame.
+    max_len : int or None, default=None
+        Longest sequence allowed. Longer sequences are an error unless ``truncate``.
+    truncate : bool, default=False
+        Cut sequences longer than ``max_len`` from the 5' end (keeping the bases next to the
+        start codon) and warn, instead of raising.
+    ambiguous : {"error", "warn", "mask"}, default="warn"
+        What to do with ``N`` and other IUPAC ambiguity codes (R, Y, S, W, K, M, B, D, H, V):
+        raise, convert them to ``N`` with a warning, or convert them to ``N`` silently.
+    min_len : int, default=1
+        Shortest sequence allowed (for example ``k`` for k-mer tokens).
+
+    Returns
+    -------
+    sequences : ndarray of shape (n_samples,), dtype object
+        Upper-case strings over the alphabet ``ACGTN``, in input order.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is a bare string or holds non-string values.
+    ValueError
+        If any sequence is missing, empty, contains whitespace, digits, other
+        non-nucleotide or non-ASCII characters, is too long or too short. The message
+        names the offending rows and the problem.
+    """
+    if ambiguous not in AMBIGUOUS_POLICIES:
+        raise ValueError(f"ambiguous must be one of {AMBIGUOUS_POLICIES}, got {ambiguous!r}.")
+    values = _column_values(X, sequence_column)
+    if values.shape[0] == 0:
+        raise ValueError("X must contain at least one sequence, got 0 rows.")
+
+    out = np.empty(values.shape[0], dtype=object)
+    problems: dict[str, list[int]] = {}
+    non_str: list[int] = []
+    ambiguous_rows: list[int] = []
+    for i, raw in enumerate(values):
+        if isinstance(raw, str):
+            seq = raw.upper().replace("U", "T") if raw.isascii() else raw
+            if _ACGT.fullmatch(seq):
+                out[i] = seq
+                continue
+            if not seq:
+                problems.setdefault("empty sequence", []).append(i)
+                continue
+            masked = seq.translate(_AMBIGUOUS_TO_N) if seq.isascii() else seq
+            if _ACGTN.fullmatch(masked):
+                ambiguous_rows.append(i)
+                out[i] = masked
+                continue
+            problems.setdefault(_describe_invalid(raw), []).append(i)
+        elif _is_missing(raw):
+            problems.setdefault("missing value (None/NaN)", []).append(i)
+        else:
+            non_str.append(i)
+
+    if non_str:
+        kinds = sorted({type(values[i]).__name__ for i in non_str})
+        raise TypeError(
+            f"X must hold strings, got {', '.join(kinds)} at {format_rows(non_str)}."
+        )
+    if ambiguous_rows and ambiguous == "error":
+        problems["ambiguous bases (N or IUPAC codes) with ambiguous='error'"] = ambiguous_rows
+
+    lengths = np.fromiter((len(s) if s is not None else 0 for s in out), dtype=np.int64,
+                          count=out.shape[0])
+    valid = np.fromiter((s is not None for s in out), dtype=bool, count=out.shape[0])
+    if min_len > 1:
+        short = np.flatnonzero(valid & (lengths < min_len))
+        if short.size:
+            problems[f"shorter than min_len={min_len}"] = short.tolist()
+    long_rows = np.array([], dtype=np.int64)
+    if max_len is not None:
+        long_rows = np.flatnonzero(valid & (lengths > max_len))
+        if long_rows.size and not truncate:
+            problems[
+                f"longer than max_len={max_len} (pass truncate=True to keep the 3' end)"
+            ] = long_rows.tolist()
+
+    if problems:
+        detail = "; ".join(
+            f"{problem} at {format_rows(rows)} (first: {values[rows[0]]!r})"
+            for problem, rows in problems.items()
+        )
+        raise ValueError(f"Invalid sequences in X: {detail}.")
+
+    if ambiguous_rows and ambiguous == "warn":
+        warnings.warn(
+            f"Ambiguous bases (N or IUPAC codes) at {format_rows(ambiguous_rows)} are read as N.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if long_rows.size:
+        for i in long_rows:
+            out[i] = out[i][-max_len:]
+        warnings.warn(
+            f"Sequences at {format_rows(long_rows.tolist())} are longer than "
+            f"max_len={max_len}; their 5' ends were cut off.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return out
+
+
+def check_target(y, n_samples: int | None = None) -> np.ndarray:
+    """Validate a regression target.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Numeric target values.
+    n_samples : int or None, default=None
+        Expected number of rows (the length of ``X``).
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,) or (n_samples, n_targets), float64
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not numeric, has the wrong number of dimensions or rows, or holds
+        NaN or infinite values (the rows are named).
+    """
+    if isinstance(y, pd.DataFrame | pd.Series):
+        y = y.to_numpy()
+    try:
+        arr = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"y must be numeric, got values that are not: {exc}.") from None
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"y must be 1-D or 2-D, got an array of shape {arr.shape}.")
+    if n_samples is not None and arr.shape[0] != n_samples:
+        raise ValueError(
+            f"X and y must have the same number of rows, got {n_samples} sequences and "
+            f"{arr.shape[0]} targets."
+        )
+    bad = ~np.isfinite(arr)
+    if bad.ndim == 2:
+        bad = bad.any(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad).tolist()
+        raise ValueError(f"y must be finite, got NaN or infinite values at {format_rows(rows)}.")
+    return arr
