@@ -6,7 +6,7 @@ import numpy as np
 
 from ._validation import check_sequences
 
-__all__ = ["SequenceInputMixin"]
+__all__ = ["NonTabularOutputMixin", "SequenceInputMixin"]
 
 
 class SequenceInputMixin:
@@ -23,9 +23,7 @@ class SequenceInputMixin:
         tags.input_tags.string = True
         return tags
 
-    def _check_sequences(
-        self, X, *, max_len: int | None = None, min_len: int = 1
-    ) -> np.ndarray:
+    def _check_sequences(self, X, *, max_len: int | None = None, min_len: int = 1) -> np.ndarray:
         return check_sequences(
             X,
             sequence_column=getattr(self, "sequence_column", "sequence"),
@@ -34,3 +32,31 @@ class SequenceInputMixin:
             ambiguous=getattr(self, "ambiguous", "warn"),
             min_len=min_len,
         )
+
+
+class NonTabularOutputMixin:
+    """``set_output`` for transformers whose output is not a 2-D table (3-D arrays, dicts).
+
+    Declare the class with ``auto_wrap_output_keys=None``; this mixin then accepts the
+    default container, so ``Pipeline.set_output`` still works, and refuses pandas/polars
+    with a clear message instead of failing inside the wrapper.
+    """
+
+    def set_output(self, *, transform: str | None = None):
+        """Accept the default output container; refuse table containers.
+
+        Parameters
+        ----------
+        transform : {"default"} or None
+            Only the default container is possible for this output.
+
+        Returns
+        -------
+        self : estimator
+        """
+        if transform not in (None, "default"):
+            raise ValueError(
+                f"transform must be 'default' or None for {type(self).__name__}, whose output "
+                f"is not a 2-D table, got {transform!r}."
+            )
+        return self

@@ -82,9 +82,7 @@ def _column_values(X, sequence_column: str | int | None) -> np.ndarray:
         if isinstance(X, Iterable):
             X = list(X)
         else:
-            raise TypeError(
-                f"X must be a 1-D array-like of sequences, got {type(X).__name__}."
-            )
+            raise TypeError(f"X must be a 1-D array-like of sequences, got {type(X).__name__}.")
     arr = np.asarray(X, dtype=object)
     if arr.ndim == 2 and arr.shape[1] == 1:
         # A single column as produced by ColumnTransformer / 2-D slicing.
@@ -189,14 +187,13 @@ def check_sequences(
 
     if non_str:
         kinds = sorted({type(values[i]).__name__ for i in non_str})
-        raise TypeError(
-            f"X must hold strings, got {', '.join(kinds)} at {format_rows(non_str)}."
-        )
+        raise TypeError(f"X must hold strings, got {', '.join(kinds)} at {format_rows(non_str)}.")
     if ambiguous_rows and ambiguous == "error":
         problems["ambiguous bases (N or IUPAC codes) with ambiguous='error'"] = ambiguous_rows
 
-    lengths = np.fromiter((len(s) if s is not None else 0 for s in out), dtype=np.int64,
-                          count=out.shape[0])
+    lengths = np.fromiter(
+        (len(s) if s is not None else 0 for s in out), dtype=np.int64, count=out.shape[0]
+    )
     valid = np.fromiter((s is not None for s in out), dtype=bool, count=out.shape[0])
     if min_len > 1:
         short = np.flatnonzero(valid & (lengths < min_len))
@@ -206,9 +203,9 @@ def check_sequences(
     if max_len is not None:
         long_rows = np.flatnonzero(valid & (lengths > max_len))
         if long_rows.size and not truncate:
-            problems[
-                f"longer than max_len={max_len} (pass truncate=True to keep the 3' end)"
-            ] = long_rows.tolist()
+            problems[f"longer than max_len={max_len} (pass truncate=True to keep the 3' end)"] = (
+                long_rows.tolist()
+            )
 
     if problems:
         detail = "; ".join(

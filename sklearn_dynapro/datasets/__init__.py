@@ -1,0 +1,15 @@
+"""Real 5' UTR measurements bundled with the package, and a reader for the user's own files.
+
+The bundled loaders return ``(X, y)`` and never download anything; see ``data/README.md``
+for where each file comes from.
+"""
+
+from ._files import load_sequences
+from ._loaders import load_cao2021_te, load_mpra_random50, load_mpra_varlen_random
+
+__all__ = [
+    "load_cao2021_te",
+    "load_mpra_random50",
+    "load_mpra_varlen_random",
+    "load_sequences",
+]

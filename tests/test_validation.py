@@ -1,0 +1,132 @@
+"""The one sequence checker: normalisation and the bad-input matrix."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sklearn_dynapro import check_sequences, check_target
+
+
+def test_normalises_case_and_uracil():
+    out = check_sequences(["acgu", "ACGT", "uuAG"])
+    assert out.tolist() == ["ACGT", "ACGT", "TTAG"]
+    assert out.dtype == object
+
+
+@pytest.mark.parametrize(
+    "container",
+    [list, np.array, pd.Series, lambda s: pd.DataFrame({"sequence": s, "other": 1})],
+)
+def test_same_result_for_every_container(container):
+    seqs = ["ACGTACGT", "acguu", "GGGCCC"]
+    assert check_sequences(container(seqs)).tolist() == ["ACGTACGT", "ACGTT", "GGGCCC"]
+
+
+def test_single_column_2d_array_is_accepted():
+    assert check_sequences(np.array([["ACG"], ["TTT"]], dtype=object)).tolist() == ["ACG", "TTT"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("", r"empty sequence at row \[1\]"),
+        (None, r"missing value \(None/NaN\) at row \[1\]"),
+        (np.nan, r"missing value \(None/NaN\) at row \[1\]"),
+        (pd.NA, r"missing value \(None/NaN\) at row \[1\]"),
+        ("ACG T", r"whitespace at row \[1\]"),
+        ("ACGT\n", r"whitespace at row \[1\]"),
+        ("AC1GT", r"digits at row \[1\]"),
+        ("ACG&T", r"invalid characters '&' at row \[1\]"),
+        ("ACG-T", r"invalid characters '-' at row \[1\]"),
+        ("ACGTé", r"non-ASCII characters at row \[1\]"),
+    ],
+)
+def test_bad_sequences_name_the_row_and_problem(bad, message):
+    with pytest.raises(ValueError, match=message):
+        check_sequences(["ACGT", bad, "GGCC"])
+
+
+def test_all_problems_are_reported_together():
+    with pytest.raises(ValueError, match=r"empty sequence at row \[0\].*digits at rows \[1, 2\]"):
+        check_sequences(["", "A1", "C2"])
+
+
+def test_bare_string_is_a_type_error():
+    with pytest.raises(TypeError, match="pass a list"):
+        check_sequences("ACGT")
+
+
+def test_non_string_values_are_a_type_error():
+    with pytest.raises(TypeError, match=r"X must hold strings, got int at row \[1\]"):
+        check_sequences(["ACGT", 5])
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (1, 2, 2)])
+def test_wrong_shape(shape):
+    with pytest.raises(ValueError, match="X must be 1-D"):
+        check_sequences(np.full(shape, "A", dtype=object))
+
+
+def test_empty_input():
+    with pytest.raises(ValueError, match="at least one sequence"):
+        check_sequences([])
+
+
+def test_dataframe_needs_the_named_column():
+    with pytest.raises(ValueError, match="sequence_column must be one of"):
+        check_sequences(pd.DataFrame({"utr": ["ACG"]}))
+    assert check_sequences(pd.DataFrame({"utr": ["ACG"]}), sequence_column="utr").tolist() == [
+        "ACG"
+    ]
+
+
+@pytest.mark.parametrize("policy", ["error", "warn", "mask"])
+def test_ambiguous_policy(policy):
+    seqs = ["ACGN", "ACRY", "ACGT"]
+    if policy == "error":
+        with pytest.raises(ValueError, match=r"ambiguous bases .* at rows \[0, 1\]"):
+            check_sequences(seqs, ambiguous=policy)
+        return
+    if policy == "warn":
+        with pytest.warns(UserWarning, match=r"rows \[0, 1\] are read as N"):
+            out = check_sequences(seqs, ambiguous=policy)
+    else:
+        out = check_sequences(seqs, ambiguous=policy)
+    assert out.tolist() == ["ACGN", "ACNN", "ACGT"]
+
+
+def test_unknown_policy():
+    with pytest.raises(ValueError, match="ambiguous must be one of"):
+        check_sequences(["ACGT"], ambiguous="ignore")
+
+
+def test_too_long_is_an_error_unless_truncating():
+    with pytest.raises(ValueError, match=r"longer than max_len=4 .* at row \[1\]"):
+        check_sequences(["ACG", "AAAACCCC"], max_len=4)
+    with pytest.warns(UserWarning, match=r"row \[1\] are longer than max_len=4"):
+        out = check_sequences(["ACG", "AAAACCCC"], max_len=4, truncate=True)
+    # Truncation keeps the 3' end: the bases next to the start codon.
+    assert out.tolist() == ["ACG", "CCCC"]
+
+
+def test_too_short():
+    with pytest.raises(ValueError, match=r"shorter than min_len=3 at row \[0\]"):
+        check_sequences(["AC", "ACG"], min_len=3)
+
+
+def test_long_row_lists_are_elided():
+    with pytest.raises(ValueError, match=r"rows \[0, 1, .*9, \.\.\.\] and 5 more"):
+        check_sequences([""] * 15)
+
+
+def test_check_target():
+    assert check_target([1, 2, 3], 3).dtype == np.float64
+    assert check_target(pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]}), 2).shape == (2, 2)
+    with pytest.raises(ValueError, match="same number of rows, got 3 sequences and 2 targets"):
+        check_target([1.0, 2.0], 3)
+    with pytest.raises(ValueError, match=r"finite, got NaN or infinite values at rows \[1, 2\]"):
+        check_target([1.0, np.nan, np.inf], 3)
+    with pytest.raises(ValueError, match="y must be numeric"):
+        check_target(["a", "b"], 2)
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        check_target(np.zeros((2, 2, 2)), 2)
