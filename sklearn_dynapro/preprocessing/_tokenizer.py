@@ -41,6 +41,8 @@ def vocabulary_size(k: int) -> int:
         ``4**k + 3`` (PAD, MASK and N come first).
     """
     return _FIRST_KMER_ID + 4**k
+
+
 # Base code (A, C, G, T, N, pad) -> single-nucleotide token id.
 _BASE_TO_ID = np.array(
     [*range(_FIRST_KMER_ID, _FIRST_KMER_ID + len(BASES)), N_ID, PAD_ID], dtype=np.int64

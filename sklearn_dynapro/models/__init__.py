@@ -1,0 +1,6 @@
+"""Estimators: the DynaPro regressor and the pipeline factory."""
+
+from ._dynapro import FAST_CPU_PARAMS, DynaProRegressor
+from ._pipeline import make_dynapro_pipeline
+
+__all__ = ["FAST_CPU_PARAMS", "DynaProRegressor", "make_dynapro_pipeline"]

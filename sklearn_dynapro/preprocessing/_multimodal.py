@@ -1,0 +1,208 @@
+"""``DynaProEncoder``: raw sequences (+ library labels) → the network's three inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from .._base import NonTabularOutputMixin, SequenceInputMixin
+from .._validation import format_rows
+from ._tokenizer import SequenceTokenizer
+
+__all__ = ["DynaProEncoder"]
+
+
+class DynaProEncoder(
+    NonTabularOutputMixin,
+    SequenceInputMixin,
+    TransformerMixin,
+    BaseEstimator,
+    auto_wrap_output_keys=None,
+):
+    """Encode sequences into tokens, standardised biophysical features and a library one-hot.
+
+    The output is the ``dict`` that :class:`~sklearn_dynapro.DynaProRegressor` feeds to the
+    network's ``forward``; put this step first in a :class:`~sklearn.pipeline.Pipeline` so
+    ``fit``, ``cross_val_score`` and ``joblib.dump`` work on raw sequences.
+
+    Parameters
+    ----------
+    max_len : int or None, default=None
+        Longest sequence in nucleotides; learned from the training data when None.
+    k : int, default=1
+        Token size (1 = nucleotides; 3–6 = overlapping k-mers).
+    features : "biophysical", transformer or None, default="biophysical"
+        Feature transformer applied to the sequences and standardised:
+        ``"biophysical"`` is :class:`~sklearn_dynapro.features.BiophysicalFeatures`; any
+        scikit-learn transformer on sequences works; None leaves the features out.
+    library_column : str or None, default=None
+        Column of a DataFrame ``X`` holding the library/assay label, one-hot encoded as the
+        network's "experiment indicator". Labels unseen in ``fit`` are an error.
+    sequence_column : str, default="sequence"
+        Column of a DataFrame ``X`` holding the sequences.
+    truncate : bool, default=False
+        Cut sequences longer than ``max_len`` from the 5' end instead of raising.
+    ambiguous : {"error", "warn", "mask"}, default="warn"
+        Policy for N and other IUPAC codes.
+    n_jobs : int or None, default=None
+        Processes used to fold sequences for the default features.
+
+    Attributes
+    ----------
+    tokenizer_ : SequenceTokenizer
+        Fitted tokenizer.
+    features_ : Pipeline or None
+        Fitted feature transformer followed by a StandardScaler.
+    libraries_ : ndarray of shape (n_libraries,) or None
+        Library labels seen in ``fit``, in one-hot column order.
+    vocab_size_ : int
+        Number of token ids (for ``module__vocab_size``).
+    n_features_ : int
+        Number of feature columns.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_len: int | None = None,
+        k: int = 1,
+        features="biophysical",
+        library_column: str | None = None,
+        sequence_column: str = "sequence",
+        truncate: bool = False,
+        ambiguous: str = "warn",
+        n_jobs: int | None = None,
+    ):
+        self.max_len = max_len
+        self.k = k
+        self.features = features
+        self.library_column = library_column
+        self.sequence_column = sequence_column
+        self.truncate = truncate
+        self.ambiguous = ambiguous
+        self.n_jobs = n_jobs
+
+    def _feature_transformer(self):
+        if self.features is None:
+            return None
+        if isinstance(self.features, str):
+            if self.features != "biophysical":
+                raise ValueError(
+                    f"features must be 'biophysical', a transformer or None, got {self.features!r}."
+                )
+            from ..features import BiophysicalFeatures
+
+            return BiophysicalFeatures(n_jobs=self.n_jobs, ambiguous="mask")
+        if not hasattr(self.features, "fit") or not hasattr(self.features, "transform"):
+            raise TypeError(
+                f"features must be a transformer with fit/transform, got {self.features!r}."
+            )
+        return clone(self.features)
+
+    def _library_labels(self, X) -> np.ndarray | None:
+        if self.library_column is None:
+            return None
+        if not isinstance(X, pd.DataFrame) or self.library_column not in X.columns:
+            raise ValueError(
+                f"library_column={self.library_column!r} needs X to be a DataFrame with that "
+                "column, got "
+                + (
+                    f"columns {list(X.columns)}"
+                    if isinstance(X, pd.DataFrame)
+                    else type(X).__name__
+                )
+                + "."
+            )
+        labels = X[self.library_column]
+        missing = labels.isna().to_numpy()
+        if missing.any():
+            raise ValueError(
+                f"library labels must not be missing, got None/NaN at "
+                f"{format_rows(np.flatnonzero(missing))}."
+            )
+        return labels.astype(str).to_numpy()
+
+    def fit(self, X, y=None):
+        """Learn the token width, feature scaling and library labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or DataFrame
+            Sequences, or a DataFrame with ``sequence_column`` (and ``library_column``).
+        y : ignored
+
+        Returns
+        -------
+        self : DynaProEncoder
+        """
+        sequences = self._check_sequences(X, max_len=self.max_len, min_len=self.k)
+        self.tokenizer_ = SequenceTokenizer(
+            max_len=self.max_len, k=self.k, truncate=self.truncate, ambiguous="mask"
+        ).fit(sequences)
+        self.vocab_size_ = self.tokenizer_.vocab_size_
+        transformer = self._feature_transformer()
+        if transformer is None:
+            self.features_ = None
+            self.n_features_ = 0
+        else:
+            self.features_ = make_pipeline(transformer, StandardScaler()).fit(sequences)
+            self.n_features_ = len(self.features_.get_feature_names_out())
+        labels = self._library_labels(X)
+        self.libraries_ = None if labels is None else np.unique(labels)
+        return self
+
+    def transform(self, X) -> dict[str, np.ndarray]:
+        """Encode sequences.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or DataFrame
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        inputs : dict
+            ``"tokens"``: ndarray of shape (n_samples, width), int64; ``"features"``: ndarray
+            of shape (n_samples, n_features), float32 (when features are on); ``"library"``:
+            ndarray of shape (n_samples, n_libraries), float32 (when ``library_column`` is set).
+        """
+        check_is_fitted(self, "tokenizer_")
+        sequences = self._check_sequences(X, max_len=self.tokenizer_.max_len_, min_len=self.k)
+        out = {"tokens": self.tokenizer_.transform(sequences)}
+        if self.features_ is not None:
+            out["features"] = self.features_.transform(sequences).astype(np.float32)
+        if self.libraries_ is not None:
+            labels = self._library_labels(X)
+            index = np.searchsorted(self.libraries_, labels)
+            index = np.clip(index, 0, len(self.libraries_) - 1)
+            unknown = self.libraries_[index] != labels
+            if unknown.any():
+                rows = np.flatnonzero(unknown)
+                raise ValueError(
+                    f"library labels must be among those seen in fit {self.libraries_.tolist()}, "
+                    f"got {labels[rows[0]]!r} at {format_rows(rows)}."
+                )
+            onehot = np.zeros((len(labels), len(self.libraries_)), dtype=np.float32)
+            onehot[np.arange(len(labels)), index] = 1.0
+            out["library"] = onehot
+        return out
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the encoded columns: tokens, then features, then library indicators.
+
+        Returns
+        -------
+        names : ndarray of str
+            In the order ``tokens``, ``features``, ``library`` of the output dict.
+        """
+        check_is_fitted(self, "tokenizer_")
+        names = list(self.tokenizer_.get_feature_names_out())
+        if self.features_ is not None:
+            names += list(self.features_.get_feature_names_out())
+        if self.libraries_ is not None:
+            names += [f"library_{label}" for label in self.libraries_]
+        return np.asarray(names, dtype=object)

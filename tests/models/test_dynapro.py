@@ -1,0 +1,218 @@
+"""DynaProRegressor and make_dynapro_pipeline in the scikit-learn workflows, on real data."""
+
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.metrics import r2_score
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+)
+
+from sklearn_dynapro import DynaProRegressor, make_dynapro_pipeline
+from sklearn_dynapro.datasets import load_cao2021_te, load_mpra_random50, load_mpra_varlen_random
+from sklearn_dynapro.preprocessing import DynaProEncoder
+
+TINY = {
+    "module__d_model": 16,
+    "module__n_heads": 4,
+    "module__n_layers": 1,
+    "module__ffn_dim": 32,
+    "optimizer": torch.optim.AdamW,
+    "lr": 3e-3,
+    "weight_decay": 1e-2,
+    "max_epochs": 2,
+    "batch_size": 64,
+    "random_state": 0,
+}
+
+
+@pytest.fixture(scope="module")
+def mrl():
+    X, y = load_mpra_random50()
+    return X[:400], y[:400]
+
+
+def tiny_pipeline(**params):
+    return make_dynapro_pipeline(features=None, **{**TINY, **params})
+
+
+def test_predicts_one_value_per_input_in_order(mrl):
+    X, y = mrl
+    pipe = tiny_pipeline().fit(X, y)
+    pred = pipe.predict(X[:50])
+    assert pred.shape == (50,)
+    assert pred.dtype == np.float64
+    np.testing.assert_allclose(pipe.predict(X[:50][::-1]), pred[::-1], rtol=1e-5, atol=1e-6)
+
+
+def test_fit_on_real_subset_beats_the_mean():
+    X, y = load_mpra_random50()
+    X_train, y_train, X_test, y_test = X[:3000], y[:3000], X[3000:3600], y[3000:3600]
+    pipe = make_dynapro_pipeline(
+        **{**TINY, "module__d_model": 32, "module__n_heads": 4, "max_epochs": 6}
+    )
+    pipe.fit(X_train, y_train)
+    assert r2_score(y_test, pipe.predict(X_test)) > 0.2
+
+
+def test_cross_val_score_and_grid_search(mrl):
+    X, y = mrl
+    scores = cross_val_score(tiny_pipeline(), X, y, cv=KFold(2, shuffle=True, random_state=0))
+    assert scores.shape == (2,)
+    assert np.isfinite(scores).all()
+    grid = GridSearchCV(tiny_pipeline(max_epochs=1), {"model__module__n_layers": [1, 2]}, cv=2)
+    grid.fit(X, y)
+    assert grid.best_params_["model__module__n_layers"] in (1, 2)
+    assert (
+        len(grid.best_estimator_[-1].module_.layers) == grid.best_params_["model__module__n_layers"]
+    )
+
+
+def test_clone_and_joblib_round_trip(mrl, tmp_path):
+    X, y = mrl
+    pipe = tiny_pipeline()
+    assert clone(pipe).get_params()["model__module__n_layers"] == 1
+    pipe.fit(X, y)
+    path = tmp_path / "model.joblib"
+    joblib.dump(pipe, path)
+    loaded = joblib.load(path)
+    np.testing.assert_array_equal(loaded.predict(X[:64]), pipe.predict(X[:64]))
+
+
+def test_random_state_repeatable_and_global_state_untouched(mrl):
+    X, y = mrl
+    torch_state = torch.get_rng_state()
+    np_state = np.random.get_state()[1].copy()  # noqa: NPY002 (the legacy global state)
+    a = tiny_pipeline(random_state=1).fit(X, y).predict(X[:20])
+    b = tiny_pipeline(random_state=1).fit(X, y).predict(X[:20])
+    c = tiny_pipeline(random_state=2).fit(X, y).predict(X[:20])
+    np.testing.assert_array_equal(a, b)
+    # fit and predict leave the caller's global generators where they were
+    assert not np.allclose(a, c)
+    assert torch.equal(torch_state, torch.get_rng_state())
+    np.testing.assert_array_equal(np_state, np.random.get_state()[1])  # noqa: NPY002
+
+
+def test_early_stopping_uses_a_validation_split(mrl):
+    X, y = mrl
+    pipe = tiny_pipeline(max_epochs=4, patience=1, valid_fraction=0.2).fit(X, y)
+    history = pipe[-1].history_
+    assert "valid_loss" in history[-1]
+    assert len(history) <= 4
+
+
+def test_two_targets_give_two_columns():
+    X, y = load_cao2021_te(cell_line="HEK293", target="both")
+    X, y = X.iloc[:300], y.iloc[:300]
+    pipe = tiny_pipeline(max_len=101).fit(X, y)
+    pred = pipe.predict(X.iloc[:10])
+    assert pred.shape == (10, 2)
+
+
+def test_library_column_and_unknown_label():
+    X50, y50 = load_mpra_random50(as_frame=True)
+    Xv, yv = load_mpra_varlen_random(as_frame=True)
+    X = pd.concat([X50.iloc[:150], Xv.iloc[:150]], ignore_index=True)
+    y = np.concatenate([y50.to_numpy()[:150], yv.to_numpy()[:150]])
+    pipe = tiny_pipeline(library_column="library", max_len=100).fit(X, y)
+    assert pipe[-1].module_.n_libraries == 2
+    assert pipe.predict(X.iloc[:5]).shape == (5,)
+    bad = X.iloc[:3].copy()
+    bad.loc[1, "library"] = "unseen"
+    with pytest.raises(ValueError, match=r"'unseen' at row \[1\]"):
+        pipe.predict(bad)
+
+
+def test_features_reach_the_network(mrl):
+    X, y = mrl
+    pipe = make_dynapro_pipeline(**TINY).fit(X, y)
+    assert pipe[-1].module_.n_features == pipe[0].n_features_ > 10
+
+
+@pytest.mark.parametrize(
+    ("X_bad", "y_bad", "message"),
+    [
+        (["ACGT", "AC&T", "GGGG"], [1.0, 2.0, 3.0], r"invalid characters '&' at row \[1\]"),
+        (["ACGT", "", "GGGG"], [1.0, 2.0, 3.0], r"empty sequence at row \[1\]"),
+        (["ACGT", "ACGA", "GGGG"], [1.0, np.nan, 3.0], r"NaN or infinite values at row \[1\]"),
+        (["ACGT", "ACGA", "GGGG"], [1.0, 2.0], "got 3 sequences and 2 targets"),
+    ],
+)
+def test_bad_input_is_a_clear_value_error(X_bad, y_bad, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_pipeline().fit(X_bad, y_bad)
+
+
+def test_prediction_input_checks(mrl):
+    X, y = mrl
+    pipe = tiny_pipeline().fit(X, y)
+    with pytest.raises(ValueError, match="longer than max_len=50"):
+        pipe.predict(["A" * 60])
+    with pytest.raises(TypeError, match="pass a list"):
+        pipe.predict("ACGT")
+    with pytest.raises(ValueError, match="tokens must be an integer array"):
+        pipe[-1].predict(np.zeros((2, 50), dtype=np.float32))
+
+
+def test_amp_without_cuda_warns(mrl):
+    if torch.cuda.is_available():
+        pytest.skip("this checks the CPU fallback")
+    X, y = mrl
+    with pytest.warns(UserWarning, match="amp=True needs a CUDA device"):
+        tiny_pipeline(amp=True, max_epochs=1).fit(X[:100], y[:100])
+
+
+#: Checks skorch's NeuralNet fails by design, with the reason; each is asserted to fail that way.
+EXPECTED_FAILURES = {
+    # NeuralNet.__init__ sets three bookkeeping attributes; our subclass adds nothing else.
+    "check_no_attributes_set_in_init": (
+        AssertionError,
+        "'history_', 'initialized_', 'virtual_params_'",
+    ),
+    # NeuralNet keeps a private set `_params_to_validate` that sklearn lists as a parameter
+    # (no trailing underscore); the check overwrites it with a float.
+    "check_set_params": (AttributeError, "'float' object has no attribute 'add'"),
+}
+
+
+@pytest.mark.parametrize("estimator", [DynaProRegressor(), DynaProEncoder()])
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_no_attributes_set_in_init,
+        check_get_params_invariance,
+        check_set_params,
+        check_parameters_default_constructible,
+    ],
+)
+def test_data_free_sklearn_checks(estimator, check):
+    expected = EXPECTED_FAILURES.get(check.__name__)
+    if isinstance(estimator, DynaProRegressor) and expected is not None:
+        error, message = expected
+        with pytest.raises(error, match=message), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            check(type(estimator).__name__, estimator)
+        return
+    check(type(estimator).__name__, estimator)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_gpu_training_with_amp_loads_on_cpu(mrl, tmp_path):
+    X, y = mrl
+    pipe = tiny_pipeline(device="cuda", amp=True).fit(X, y)
+    path = tmp_path / "gpu.joblib"
+    joblib.dump(pipe, path)
+    loaded = joblib.load(path)
+    loaded[-1].set_params(device="cpu")
+    loaded[-1].module_.to("cpu")
+    assert np.isfinite(loaded.predict(X[:10])).all()

@@ -1,0 +1,76 @@
+"""DynaProEncoder: raw sequences (+ library labels) → tokens, features, library one-hot."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from sklearn_dynapro.datasets import load_mpra_random50, load_mpra_varlen_random
+from sklearn_dynapro.features import KmerFeatures
+from sklearn_dynapro.preprocessing import DynaProEncoder, SequenceTokenizer
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    X50, _ = load_mpra_random50(as_frame=True)
+    Xv, _ = load_mpra_varlen_random(as_frame=True)
+    return pd.concat([X50.iloc[:40], Xv.iloc[:40]], ignore_index=True)
+
+
+def test_outputs_align_with_their_parts(mixed):
+    enc = DynaProEncoder(library_column="library").fit(mixed)
+    out = enc.transform(mixed)
+    assert set(out) == {"tokens", "features", "library"}
+    expected_tokens = SequenceTokenizer().fit(mixed["sequence"]).transform(mixed["sequence"])
+    np.testing.assert_array_equal(out["tokens"], expected_tokens)
+    assert out["tokens"].dtype == np.int64
+    assert out["features"].dtype == np.float32
+    assert out["features"].shape == (80, enc.n_features_)
+    # standardised on the training data
+    np.testing.assert_allclose(out["features"].mean(axis=0), 0, atol=1e-5)
+    assert enc.libraries_.tolist() == ["random50", "varlen_random"]
+    np.testing.assert_array_equal(out["library"].argmax(axis=1), [0] * 40 + [1] * 40)
+    assert out["library"].sum(axis=1).tolist() == [1.0] * 80
+    names = enc.get_feature_names_out()
+    assert len(names) == out["tokens"].shape[1] + enc.n_features_ + 2
+    assert names[-1] == "library_varlen_random"
+
+
+def test_custom_and_absent_features(mixed):
+    enc = DynaProEncoder(features=KmerFeatures(k_range=(1, 2))).fit(mixed)
+    assert enc.transform(mixed)["features"].shape == (80, 4 + 16)
+    out = DynaProEncoder(features=None).fit(mixed).transform(mixed)
+    assert set(out) == {"tokens"}
+    with pytest.raises(ValueError, match="features must be 'biophysical'"):
+        DynaProEncoder(features="cao").fit(mixed)
+
+
+def test_library_errors(mixed):
+    with pytest.raises(ValueError, match="needs X to be a DataFrame"):
+        DynaProEncoder(library_column="library", features=None).fit(mixed["sequence"].tolist())
+    bad = mixed.copy()
+    bad.loc[3, "library"] = None
+    with pytest.raises(ValueError, match=r"missing, got None/NaN at row \[3\]"):
+        DynaProEncoder(library_column="library", features=None).fit(bad)
+    enc = DynaProEncoder(library_column="library", features=None).fit(mixed)
+    bad = mixed.copy()
+    bad.loc[5, "library"] = "other"
+    with pytest.raises(ValueError, match=r"got 'other' at row \[5\]"):
+        enc.transform(bad)
+
+
+def test_sequence_errors_name_the_row(mixed):
+    enc = DynaProEncoder(features=None).fit(mixed)
+    with pytest.raises(ValueError, match=r"longer than max_len=50 .* at row \[1\]"):
+        enc.transform(["ACGT", "A" * 51])
+    with pytest.raises(ValueError, match=r"whitespace at row \[0\]"):
+        enc.transform(["AC GT"])
+
+
+def test_set_output_and_clone(mixed):
+    enc = DynaProEncoder(features=None)
+    Pipeline([("encode", enc)]).set_output(transform="default")
+    with pytest.raises(ValueError, match="not a 2-D table"):
+        enc.set_output(transform="pandas")
+    assert clone(enc).get_params() == enc.get_params()
