@@ -66,11 +66,22 @@ def fit_and_score(
     return row
 
 
+def _call_and_release(fn: Callable, args: tuple, kwargs: dict):
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        # joblib's reusable loky workers (folding) idle for 300 s before exiting, and the pool's
+        # worker process waits for them at shutdown; stop them now.
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=True, kill_workers=True)
+
+
 def run_isolated(fn: Callable, *args, **kwargs):
     """Run ``fn(*args, **kwargs)`` in a fresh spawned process and return its result."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(fn, *args, **kwargs).result()
+        return pool.submit(_call_and_release, fn, args, kwargs).result()
 
 
 def summarise(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
