@@ -37,26 +37,32 @@ class SequenceInputMixin:
 class NonTabularOutputMixin:
     """``set_output`` for transformers whose output is not a 2-D table (3-D arrays, dicts).
 
-    Declare the class with ``auto_wrap_output_keys=None``; this mixin then accepts the
-    default container, so ``Pipeline.set_output`` still works, and refuses pandas/polars
-    with a clear message instead of failing inside the wrapper.
+    Declare the class with ``auto_wrap_output_keys=None`` and describe the output in
+    ``_output_kind``; this mixin then accepts the default container, so ``Pipeline.set_output``
+    still works, and refuses pandas/polars with a clear message instead of failing inside the
+    wrapper.
     """
 
+    _output_kind = "an output that is not a 2-D table"
+
     def set_output(self, *, transform: str | None = None):
-        """Accept the default output container; refuse table containers.
+        """Accept the default output container only.
 
         Parameters
         ----------
-        transform : {"default"} or None
-            Only the default container is possible for this output.
+        transform : {"default"} or None, default=None
+            ``"default"`` and ``None`` leave the output as it is. ``"pandas"`` and ``"polars"``
+            raise, because a DataFrame cannot hold this output.
 
         Returns
         -------
         self : estimator
+            The unchanged transformer.
         """
         if transform not in (None, "default"):
             raise ValueError(
-                f"transform must be 'default' or None for {type(self).__name__}, whose output "
-                f"is not a 2-D table, got {transform!r}."
+                f"transform must be 'default' or None, got {transform!r}: "
+                f"{type(self).__name__} returns {self._output_kind}, which a DataFrame "
+                "cannot hold."
             )
         return self

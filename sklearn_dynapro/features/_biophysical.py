@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
-from .._base import SequenceInputMixin
+from ._base import SequenceFeatureTransformer
 from ._common import (
     BASE_INDEX,
     check_bool,
@@ -153,7 +151,7 @@ def start_codon_features(sequences) -> np.ndarray:
     return out
 
 
-class BiophysicalFeatures(SequenceInputMixin, TransformerMixin, BaseEstimator):
+class BiophysicalFeatures(SequenceFeatureTransformer):
     """Biophysical features of 5' UTRs anchored at the CDS start codon, as named columns.
 
     Each sequence is a 5' UTR whose last base sits right before the ``ATG`` of the coding
@@ -280,56 +278,6 @@ class BiophysicalFeatures(SequenceInputMixin, TransformerMixin, BaseEstimator):
         self.n_features_out_ = len(names)
         return self
 
-    def fit(self, X, y=None) -> BiophysicalFeatures:
-        """Validate the parameters and the sequences; nothing is learnt from the data.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,) or DataFrame
-            5' UTR sequences, or a DataFrame with a ``sequence_column``.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : BiophysicalFeatures
-        """
-        self._check_sequences(X)
-        return self._fit()
-
-    def transform(self, X) -> np.ndarray:
-        """Compute the features.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,) or DataFrame
-            5' UTR sequences, or a DataFrame with a ``sequence_column``.
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, n_features_out_), float64
-        """
-        check_is_fitted(self)
-        self._check_params()
-        return self._transform(self._check_sequences(X))
-
-    def fit_transform(self, X, y=None) -> np.ndarray:
-        """Fit and transform, validating the sequences once.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,) or DataFrame
-            5' UTR sequences, or a DataFrame with a ``sequence_column``.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, n_features_out_), float64
-        """
-        sequences = self._check_sequences(X)
-        return self._fit()._transform(sequences)
-
     def _transform(self, sequences: np.ndarray) -> np.ndarray:
         n = sequences.shape[0]
         window = self.window
@@ -356,18 +304,3 @@ class BiophysicalFeatures(SequenceInputMixin, TransformerMixin, BaseEstimator):
         if self.kmers_ is not None:
             blocks.append(self.kmers_._transform(sequences))
         return np.hstack(blocks, dtype=np.float64)
-
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        """Names of the output columns.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored; the columns do not depend on the input's names.
-
-        Returns
-        -------
-        feature_names_out : ndarray of shape (n_features_out_,), dtype object
-        """
-        check_is_fitted(self)
-        return self.feature_names_out_.copy()

@@ -5,10 +5,8 @@ from __future__ import annotations
 from itertools import product
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
-from .._base import SequenceInputMixin
+from ._base import SequenceFeatureTransformer
 from ._common import BASE_INDEX, check_bool, check_n_jobs, flatten_sequences
 from ._folding import fold_requests, model_settings
 from ._kmers import KmerFeatures
@@ -104,7 +102,7 @@ def cao_sequence_features(sequences) -> np.ndarray:
     ).astype(np.float64)
 
 
-class CaoFeatures(SequenceInputMixin, TransformerMixin, BaseEstimator):
+class CaoFeatures(SequenceFeatureTransformer):
     """The Cao et al. (2021) random-forest features of 5' UTRs, as named columns.
 
     Cao, J. et al. High-throughput 5' UTR engineering for enhanced protein production in
@@ -188,56 +186,6 @@ class CaoFeatures(SequenceInputMixin, TransformerMixin, BaseEstimator):
         self.n_features_out_ = len(names)
         return self
 
-    def fit(self, X, y=None) -> CaoFeatures:
-        """Validate the parameters and the sequences; nothing is learnt from the data.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,) or DataFrame
-            5' UTR sequences, or a DataFrame with a ``sequence_column``.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : CaoFeatures
-        """
-        self._check_sequences(X)
-        return self._fit()
-
-    def transform(self, X) -> np.ndarray:
-        """Compute the features.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,) or DataFrame
-            5' UTR sequences, or a DataFrame with a ``sequence_column``.
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, n_features_out_), float64
-        """
-        check_is_fitted(self)
-        self._check_params()
-        return self._transform(self._check_sequences(X))
-
-    def fit_transform(self, X, y=None) -> np.ndarray:
-        """Fit and transform, validating the sequences once.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,) or DataFrame
-            5' UTR sequences, or a DataFrame with a ``sequence_column``.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, n_features_out_), float64
-        """
-        sequences = self._check_sequences(X)
-        return self._fit()._transform(sequences)
-
     def _transform(self, sequences: np.ndarray) -> np.ndarray:
         n = sequences.shape[0]
         lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=n)
@@ -268,18 +216,3 @@ class CaoFeatures(SequenceInputMixin, TransformerMixin, BaseEstimator):
             ],
             dtype=np.float64,
         )
-
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        """Names of the output columns.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored; the columns do not depend on the input's names.
-
-        Returns
-        -------
-        feature_names_out : ndarray of shape (n_features_out_,), dtype object
-        """
-        check_is_fitted(self)
-        return self.feature_names_out_.copy()

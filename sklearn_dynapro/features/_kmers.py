@@ -6,11 +6,9 @@ from itertools import product
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.utils.validation import check_is_fitted
 
-from .._base import SequenceInputMixin
+from ._base import SequenceFeatureTransformer
 from ._common import check_bool, check_k_range, flatten_sequences
 
 __all__ = ["KmerFeatures", "kmer_vocabulary"]
@@ -33,7 +31,7 @@ def kmer_vocabulary(k_range: tuple[int, int]) -> list[str]:
     return ["".join(p) for k in range(k_min, k_max + 1) for p in product("ACGT", repeat=k)]
 
 
-class KmerFeatures(SequenceInputMixin, TransformerMixin, BaseEstimator):
+class KmerFeatures(SequenceFeatureTransformer):
     """Count every ACGT k-mer of each sequence, optionally as per-k frequencies.
 
     Built on :class:`~sklearn.feature_extraction.text.CountVectorizer` (``analyzer="char"``)
@@ -91,10 +89,14 @@ class KmerFeatures(SequenceInputMixin, TransformerMixin, BaseEstimator):
         self.sequence_column = sequence_column
         self.ambiguous = ambiguous
 
-    def _fit(self) -> KmerFeatures:
-        k_range = check_k_range("k_range", self.k_range)
+    def _check_params(self) -> None:
+        check_k_range("k_range", self.k_range)
         check_bool("normalize", self.normalize)
         check_bool("sparse_output", self.sparse_output)
+
+    def _fit(self) -> KmerFeatures:
+        self._check_params()
+        k_range = tuple(int(k) for k in self.k_range)
         vocabulary = kmer_vocabulary(k_range)
         self.vectorizer_ = CountVectorizer(
             analyzer="char",
@@ -109,55 +111,6 @@ class KmerFeatures(SequenceInputMixin, TransformerMixin, BaseEstimator):
         self._column_k = np.array([len(kmer) for kmer in vocabulary], dtype=np.int64)
         return self
 
-    def fit(self, X, y=None) -> KmerFeatures:
-        """Validate the parameters and the sequences; the vocabulary is fixed, not learnt.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,) or DataFrame
-            Sequences, or a DataFrame with a ``sequence_column``.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : KmerFeatures
-        """
-        self._check_sequences(X)
-        return self._fit()
-
-    def transform(self, X) -> np.ndarray | sp.csr_matrix:
-        """Count (or take frequencies of) the k-mers of each sequence.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,) or DataFrame
-            Sequences, or a DataFrame with a ``sequence_column``.
-
-        Returns
-        -------
-        features : ndarray or CSR matrix of shape (n_samples, n_features_out_), float32
-        """
-        check_is_fitted(self)
-        return self._transform(self._check_sequences(X))
-
-    def fit_transform(self, X, y=None) -> np.ndarray | sp.csr_matrix:
-        """Fit and transform, validating the sequences once.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,) or DataFrame
-            Sequences, or a DataFrame with a ``sequence_column``.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        features : ndarray or CSR matrix of shape (n_samples, n_features_out_), float32
-        """
-        sequences = self._check_sequences(X)
-        return self._fit()._transform(sequences)
-
     def _transform(self, sequences: np.ndarray) -> np.ndarray | sp.csr_matrix:
         counts = self.vectorizer_.transform(sequences).tocsr()
         if self.normalize:
@@ -166,18 +119,3 @@ class KmerFeatures(SequenceInputMixin, TransformerMixin, BaseEstimator):
             n_kmers = np.maximum(lengths[rows] - self._column_k[counts.indices] + 1, 1)
             counts.data = (counts.data / n_kmers).astype(np.float32)
         return counts if self.sparse_output else counts.toarray()
-
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        """Names of the output columns.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored; the columns do not depend on the input's names.
-
-        Returns
-        -------
-        feature_names_out : ndarray of shape (n_features_out_,), dtype object
-        """
-        check_is_fitted(self)
-        return self.feature_names_out_.copy()

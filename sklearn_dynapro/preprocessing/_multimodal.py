@@ -65,6 +65,8 @@ class DynaProEncoder(
         Number of feature columns.
     """
 
+    _output_kind = "a dict of arrays (tokens, features, library)"
+
     def __init__(
         self,
         *,

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import SequenceInputMixin
+from .._base import NonTabularOutputMixin, SequenceInputMixin
 from .._validation import AMBIGUOUS_POLICIES
 from ._padding import BASES, CHUNK_BASES, CODE_N, padded_codes, position_labels
 
@@ -20,7 +20,11 @@ _N_VALUES = (0.0, 0.25)
 
 
 class SequenceOneHot(
-    SequenceInputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
+    NonTabularOutputMixin,
+    SequenceInputMixin,
+    TransformerMixin,
+    BaseEstimator,
+    auto_wrap_output_keys=None,
 ):
     """Encode sequences as one-hot channels, padded on the 5' side.
 
@@ -67,6 +71,8 @@ class SequenceOneHot(
            [0., 0., 0.],
            [0., 0., 1.]], dtype=float32)
     """
+
+    _output_kind = "a 3-D array of shape (n_samples, 4, max_len_)"
 
     _parameter_constraints: ClassVar[dict] = {
         "max_len": [Interval(Integral, 1, None, closed="left"), None],
@@ -160,28 +166,6 @@ class SequenceOneHot(
         check_is_fitted(self, "max_len_")
         labels = position_labels(self.max_len_)
         return np.asarray([f"{base}_{d}" for base in BASES for d in labels], dtype=object)
-
-    def set_output(self, *, transform: str | None = None) -> SequenceOneHot:
-        """Accept the default output container only; the one-hot output is 3-D.
-
-        Parameters
-        ----------
-        transform : {"default"} or None, default=None
-            ``"default"`` and ``None`` leave the output an ndarray. ``"pandas"`` and
-            ``"polars"`` raise, because a DataFrame cannot hold a 3-D array.
-
-        Returns
-        -------
-        self : SequenceOneHot
-            The unchanged encoder.
-        """
-        if transform not in (None, "default"):
-            raise ValueError(
-                f"transform must be 'default' or None, got {transform!r}: SequenceOneHot "
-                "returns a 3-D array of shape (n_samples, 4, max_len_), which a DataFrame "
-                "cannot hold."
-            )
-        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
