@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
-import secrets
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
-from skorch import NeuralNetRegressor
-from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
-from skorch.dataset import ValidSplit
 
-from .._validation import check_target, format_rows
+from .._validation import format_rows
 from ..nn import DynaProNet
+from ._base import SequenceNetRegressor, check_finite_rows
 
 __all__ = ["FAST_CPU_PARAMS", "DynaProRegressor"]
 
@@ -39,13 +33,7 @@ FAST_CPU_PARAMS: dict = {
 }
 
 
-def _resolve_device(device: str | torch.device | None) -> str | torch.device | None:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
-class DynaProRegressor(NeuralNetRegressor):
+class DynaProRegressor(SequenceNetRegressor):
     """UTR-DynaPro regressor: tokens (+ biophysical features, + library one-hot) → translation.
 
     A :class:`skorch.NeuralNetRegressor` around :class:`sklearn_dynapro.nn.DynaProNet`. Network
@@ -132,26 +120,25 @@ class DynaProRegressor(NeuralNetRegressor):
         verbose: int = 0,
         **kwargs,
     ):
-        kwargs.setdefault("train_split", None)
         super().__init__(
             module,
             criterion=criterion,
             optimizer=optimizer,
             lr=lr,
+            momentum=momentum,
+            weight_decay=weight_decay,
             max_epochs=max_epochs,
             batch_size=batch_size,
+            lr_schedule=lr_schedule,
+            valid_fraction=valid_fraction,
+            patience=patience,
+            aux_loss_weight=aux_loss_weight,
+            amp=amp,
+            random_state=random_state,
             device=device,
             verbose=verbose,
             **kwargs,
         )
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.valid_fraction = valid_fraction
-        self.patience = patience
-        self.aux_loss_weight = aux_loss_weight
-        self.amp = amp
-        self.random_state = random_state
 
     # ------------------------------------------------------------------ input checks
     def _check_inputs(self, X) -> dict[str, np.ndarray]:
@@ -183,12 +170,7 @@ class DynaProRegressor(NeuralNetRegressor):
                 raise ValueError(
                     f"{key} must have shape ({n}, n_{key}) to match tokens, got {arr.shape}."
                 )
-            bad = ~np.isfinite(arr).all(axis=1)
-            if bad.any():
-                raise ValueError(
-                    f"{key} must be finite, got NaN or infinite values at "
-                    f"{format_rows(np.flatnonzero(bad))}."
-                )
+            check_finite_rows(key, arr)
             out[key] = arr
         return out
 
@@ -210,160 +192,7 @@ class DynaProRegressor(NeuralNetRegressor):
                     f"X has {width} {key} columns but this model was fitted with {expected}."
                 )
 
-    # --------------------------------------------------------------------- skorch hooks
-    def initialize(self):
-        self.device = _resolve_device(self.device)
-        return super().initialize()
-
-    def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        # Sizes that follow from the data win over anything set by hand.
-        kwargs.update(getattr(self, "module_data_params_", {}))
-        self.module_ = self.initialized_instance(self.module, kwargs)
-        return self
-
-    def get_params_for_optimizer(self, prefix, named_parameters):
-        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
-        accepted = inspect.signature(self.optimizer).parameters
-        for name in ("momentum", "weight_decay"):
-            if name in accepted:
-                kwargs.setdefault(name, getattr(self, name))
-        return args, kwargs
-
-    def get_default_callbacks(self):
-        callbacks = list(super().get_default_callbacks())
-        if self.valid_fraction and self.patience:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss", patience=self.patience, load_best=True, sink=_quiet
-                    ),
-                )
-            )
-        if self.lr_schedule is not None:
-            callbacks.append(("lr_schedule", self._make_scheduler()))
-        if self.verbose:
-            callbacks.append(("progress_bar", ProgressBar()))
-        return callbacks
-
-    def _make_scheduler(self) -> LRScheduler:
-        steps = int(np.ceil(getattr(self, "n_train_samples_", 1) / self.batch_size))
-        total = max(1, steps * self.max_epochs)
-        if self.lr_schedule == "onecycle":
-            return LRScheduler(
-                policy=torch.optim.lr_scheduler.OneCycleLR,
-                max_lr=self.lr,
-                total_steps=total,
-                step_every="batch",
-            )
-        if self.lr_schedule == "cosine":
-            return LRScheduler(
-                policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=total, step_every="batch"
-            )
-        raise ValueError(
-            f"lr_schedule must be None, 'onecycle' or 'cosine', got {self.lr_schedule!r}."
-        )
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        if self.train_split is not None or not self.valid_fraction:
-            return super().get_split_datasets(X, y, **fit_params)
-        split = ValidSplit(self.valid_fraction, random_state=self.seed_)
-        return split(self.get_dataset(X, y), y, **fit_params)
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        loss = super().get_loss(y_pred.float(), y_true, X=X, training=training)
-        aux = getattr(self.module_, "aux_loss", None)
-        if training and self.aux_loss_weight and aux is not None:
-            loss = loss + self.aux_loss_weight * aux
-        return loss
-
-    def infer(self, x, **fit_params):
-        if self.amp and str(self.device).startswith("cuda"):
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                return super().infer(x, **fit_params).float()
-        return super().infer(x, **fit_params)
-
-    # -------------------------------------------------------------------- public API
-    def fit(self, X, y, **fit_params):
-        """Fit the network on tokens (+ features, + library) and a target.
-
-        Parameters
-        ----------
-        X : dict or ndarray
-            ``{"tokens": (n_samples, max_len) int, "features": (n_samples, n_features) float,
-            "library": (n_samples, n_libraries) float}`` as made by ``DynaProEncoder``, or the
-            token array alone.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Target(s), e.g. MRL, or log TE and log expression together.
-        **fit_params : dict
-            Passed to :meth:`skorch.NeuralNet.fit`.
-
-        Returns
-        -------
-        self : DynaProRegressor
-        """
-        data = self._check_inputs(X)
-        n = data["tokens"].shape[0]
-        y_arr = check_target(y, n)
-        if n < 2:
-            raise ValueError(f"X must hold at least 2 samples to fit, got {n}.")
-        if self.amp and not str(_resolve_device(self.device)).startswith("cuda"):
-            warnings.warn("amp=True needs a CUDA device; training in float32.", stacklevel=2)
-        self.y_ndim_ = y_arr.ndim
-        y2 = y_arr.reshape(n, -1)
-        self.n_outputs_ = y2.shape[1]
-        self.y_mean_ = y2.mean(axis=0)
-        scale = y2.std(axis=0)
-        self.y_scale_ = np.where(scale > 0, scale, 1.0)
-        y_std = ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
+    def _data_module_params(self, data: dict[str, np.ndarray]) -> dict:
         self.n_features_ = data["features"].shape[1] if "features" in data else 0
         self.n_libraries_ = data["library"].shape[1] if "library" in data else 0
-        self.module_data_params_ = {
-            "n_features": self.n_features_,
-            "n_libraries": self.n_libraries_,
-            "n_outputs": self.n_outputs_,
-        }
-        n_valid = int(np.ceil(n * self.valid_fraction)) if self.valid_fraction else 0
-        self.n_train_samples_ = n - n_valid
-        if isinstance(self.random_state, int | np.integer):
-            self.seed_ = int(self.random_state)
-        elif self.random_state is None:
-            self.seed_ = secrets.randbelow(2**31)  # fresh entropy; leaves numpy's state alone
-        else:
-            self.seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
-        with _private_rng():
-            torch.manual_seed(self.seed_)
-            super().fit(data, y_std, **fit_params)
-        return self
-
-    def predict(self, X) -> np.ndarray:
-        """Predict in input order, in batches of ``batch_size``.
-
-        Parameters
-        ----------
-        X : dict or ndarray
-            As for :meth:`fit`.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs), float64
-            One row per input; 1-D when the model was fitted on a 1-D target.
-        """
-        self.check_is_fitted()
-        data = self._check_inputs(X)
-        self._check_against_fit(data)
-        with _private_rng():  # DataLoader draws a base seed from the global generator
-            y_std = self.predict_proba(data).astype(np.float64)
-        y = y_std * self.y_scale_ + self.y_mean_
-        return y.ravel() if self.y_ndim_ == 1 else y
-
-
-def _private_rng():
-    """Fork torch's generators (CPU and every CUDA device) so callers' random state is kept."""
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    return torch.random.fork_rng(devices=devices)
-
-
-def _quiet(*_args, **_kwargs) -> None:
-    """Sink for early stopping's message, which the epoch table already shows."""
+        return {"n_features": self.n_features_, "n_libraries": self.n_libraries_}

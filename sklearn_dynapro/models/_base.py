@@ -1,0 +1,312 @@
+"""``SequenceNetRegressor``: the training plumbing every neural estimator here shares.
+
+Target standardisation, seeding inside a private random state, early stopping on a seeded
+validation split carved from the training data, learning-rate schedules, the optimizer's
+momentum / weight decay, mixed precision on CUDA, ``device="auto"`` and batched prediction
+in input order. Subclasses say what their input looks like (``_check_inputs``) and which
+network sizes follow from the data (``_data_module_params``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import secrets
+import warnings
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from skorch import NeuralNetRegressor
+from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from skorch.dataset import ValidSplit
+
+from .._validation import check_target, format_rows
+
+__all__ = ["SequenceNetRegressor", "check_finite_rows"]
+
+
+def resolve_device(device):
+    """``"auto"`` → ``"cuda"`` when available, else ``"cpu"``; anything else unchanged."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def check_finite_rows(name: str, arr: np.ndarray) -> None:
+    """Raise a ValueError naming the rows of ``arr`` that hold NaN or infinite values."""
+    bad = ~np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"{name} must be finite, got NaN or infinite values at "
+            f"{format_rows(np.flatnonzero(bad))}."
+        )
+
+
+def _private_rng():
+    """Fork torch's generators (CPU and every CUDA device) so callers' random state is kept."""
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    return torch.random.fork_rng(devices=devices)
+
+
+def _quiet(*_args, **_kwargs) -> None:
+    """Sink for early stopping's message, which the epoch table already shows."""
+
+
+class SequenceNetRegressor(NeuralNetRegressor):
+    """A skorch regressor with this library's training conventions (see the module notes).
+
+    Parameters
+    ----------
+    module : type or torch.nn.Module
+        The network. Sizes returned by ``_data_module_params`` are filled in at fit time.
+    criterion : type, default=torch.nn.HuberLoss
+        Loss on the standardised target.
+    optimizer : type, default=torch.optim.SGD
+        Optimizer class.
+    lr : float, default=1e-4
+        Learning rate (the peak rate with ``lr_schedule="onecycle"``).
+    momentum : float, default=0.9
+        Momentum, passed to optimizers that take one (SGD, RMSprop).
+    weight_decay : float, default=1e-4
+        Weight decay, passed to optimizers that take one.
+    max_epochs : int, default=200
+        Most epochs to train.
+    batch_size : int, default=64
+        Mini-batch size for training and for batched prediction.
+    lr_schedule : {None, "onecycle", "cosine"}, default=None
+        Learning-rate schedule stepped every batch.
+    valid_fraction : float, default=0.1
+        Share of the training data held out (seeded by ``random_state``) for early stopping;
+        0 disables the split and early stopping.
+    patience : int, default=15
+        Epochs without improvement of the validation loss before training stops; the best
+        weights are restored at the end.
+    aux_loss_weight : float, default=0.0
+        Weight of an auxiliary loss the module exposes as ``aux_loss`` after each forward
+        (e.g. experts' load balancing), added to the training loss.
+    amp : bool, default=False
+        Mixed precision (bfloat16 autocast) on CUDA; ignored with a warning on a CPU.
+    random_state : int, RandomState or None, default=None
+        Seeds weight initialisation, shuffling and the validation split. Training runs inside
+        :func:`torch.random.fork_rng`, so the caller's global torch random state is unchanged.
+    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
+        ``"auto"`` picks CUDA when available, else the CPU; resolved when fitting.
+    verbose : int, default=0
+        1 prints a table per epoch and shows a progress bar.
+    **kwargs
+        Any other skorch parameter (``module__…``, ``optimizer__…``, ``callbacks``, …).
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained network.
+    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
+        Target standardisation.
+    n_outputs_ : int
+        Number of target columns.
+    seed_ : int
+        The seed training used.
+    history_ : skorch.History
+        Per-epoch losses and timings.
+    """
+
+    def __init__(
+        self,
+        module,
+        *,
+        criterion=torch.nn.HuberLoss,
+        optimizer=torch.optim.SGD,
+        lr: float = 1e-4,
+        momentum: float = 0.9,
+        weight_decay: float = 1e-4,
+        max_epochs: int = 200,
+        batch_size: int = 64,
+        lr_schedule: str | None = None,
+        valid_fraction: float = 0.1,
+        patience: int = 15,
+        aux_loss_weight: float = 0.0,
+        amp: bool = False,
+        random_state=None,
+        device="auto",
+        verbose: int = 0,
+        **kwargs,
+    ):
+        kwargs.setdefault("train_split", None)
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            device=device,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.valid_fraction = valid_fraction
+        self.patience = patience
+        self.aux_loss_weight = aux_loss_weight
+        self.amp = amp
+        self.random_state = random_state
+
+    # ------------------------------------------------------------ what subclasses define
+    def _check_inputs(self, X):
+        """Validate ``X`` and return what the module's ``forward`` takes (array or dict)."""
+        arr = np.asarray(X, dtype=np.float32)
+        check_finite_rows("X", arr)
+        return arr
+
+    def _data_module_params(self, data) -> dict:
+        """Module arguments that follow from the training data (besides ``n_outputs``)."""
+        return {}
+
+    def _check_against_fit(self, data) -> None:
+        """Raise if prediction input does not match what the model was fitted on."""
+
+    @staticmethod
+    def _n_rows(data) -> int:
+        first = next(iter(data.values())) if isinstance(data, dict) else data
+        return len(first)
+
+    # --------------------------------------------------------------------- skorch hooks
+    def initialize(self):
+        self.device = resolve_device(self.device)
+        return super().initialize()
+
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        # Sizes that follow from the data win over anything set by hand.
+        kwargs.update(getattr(self, "module_data_params_", {}))
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        return self
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        accepted = inspect.signature(self.optimizer).parameters
+        for name in ("momentum", "weight_decay"):
+            if name in accepted:
+                kwargs.setdefault(name, getattr(self, name))
+        return args, kwargs
+
+    def get_default_callbacks(self):
+        callbacks = list(super().get_default_callbacks())
+        if self.valid_fraction and self.patience:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss", patience=self.patience, load_best=True, sink=_quiet
+                    ),
+                )
+            )
+        if self.lr_schedule is not None:
+            callbacks.append(("lr_schedule", self._make_scheduler()))
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return callbacks
+
+    def _make_scheduler(self) -> LRScheduler:
+        steps = int(np.ceil(getattr(self, "n_train_samples_", 1) / self.batch_size))
+        total = max(1, steps * self.max_epochs)
+        if self.lr_schedule == "onecycle":
+            return LRScheduler(
+                policy=torch.optim.lr_scheduler.OneCycleLR,
+                max_lr=self.lr,
+                total_steps=total,
+                step_every="batch",
+            )
+        if self.lr_schedule == "cosine":
+            return LRScheduler(
+                policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=total, step_every="batch"
+            )
+        raise ValueError(
+            f"lr_schedule must be None, 'onecycle' or 'cosine', got {self.lr_schedule!r}."
+        )
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        if self.train_split is not None or not self.valid_fraction:
+            return super().get_split_datasets(X, y, **fit_params)
+        split = ValidSplit(self.valid_fraction, random_state=self.seed_)
+        return split(self.get_dataset(X, y), y, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred.float(), y_true, X=X, training=training)
+        aux = getattr(self.module_, "aux_loss", None)
+        if training and self.aux_loss_weight and aux is not None:
+            loss = loss + self.aux_loss_weight * aux
+        return loss
+
+    def infer(self, x, **fit_params):
+        if self.amp and str(self.device).startswith("cuda"):
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                return super().infer(x, **fit_params).float()
+        return super().infer(x, **fit_params)
+
+    # -------------------------------------------------------------------- public API
+    def fit(self, X, y, **fit_params):
+        """Fit the network.
+
+        Parameters
+        ----------
+        X : ndarray or dict of ndarray
+            The network's inputs, as made by the matching encoder of the pipeline.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target(s); standardised internally, one network output per column.
+        **fit_params : dict
+            Passed to :meth:`skorch.NeuralNet.fit`.
+
+        Returns
+        -------
+        self : estimator
+        """
+        data = self._check_inputs(X)
+        n = self._n_rows(data)
+        y_arr = check_target(y, n)
+        if n < 2:
+            raise ValueError(f"X must hold at least 2 samples to fit, got {n}.")
+        if self.amp and not str(resolve_device(self.device)).startswith("cuda"):
+            warnings.warn("amp=True needs a CUDA device; training in float32.", stacklevel=2)
+        self.y_ndim_ = y_arr.ndim
+        y2 = y_arr.reshape(n, -1)
+        self.n_outputs_ = y2.shape[1]
+        self.y_mean_ = y2.mean(axis=0)
+        scale = y2.std(axis=0)
+        self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        y_std = ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
+        self.module_data_params_ = {**self._data_module_params(data), "n_outputs": self.n_outputs_}
+        n_valid = int(np.ceil(n * self.valid_fraction)) if self.valid_fraction else 0
+        self.n_train_samples_ = n - n_valid
+        if isinstance(self.random_state, int | np.integer):
+            self.seed_ = int(self.random_state)
+        elif self.random_state is None:
+            self.seed_ = secrets.randbelow(2**31)  # fresh entropy; leaves numpy's state alone
+        else:
+            self.seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
+        with _private_rng():
+            torch.manual_seed(self.seed_)
+            super().fit(data, y_std, **fit_params)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Predict in input order, in batches of ``batch_size``.
+
+        Parameters
+        ----------
+        X : ndarray or dict of ndarray
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs), float64
+            One row per input; 1-D when the model was fitted on a 1-D target.
+        """
+        self.check_is_fitted()
+        data = self._check_inputs(X)
+        self._check_against_fit(data)
+        with _private_rng():  # DataLoader draws a base seed from the global generator
+            y_std = self.predict_proba(data).astype(np.float64)
+        y = y_std * self.y_scale_ + self.y_mean_
+        return y.ravel() if self.y_ndim_ == 1 else y
