@@ -86,8 +86,10 @@ def run_isolated(fn: Callable, *args, **kwargs):
 
 def summarise(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Mean ± sd of the scores per group, with mean timings and the largest peak memory."""
+    if "target" in rows:
+        rows = rows.fillna({"target": "-"})  # single-target data sets
     out = []
-    for key, group in rows.groupby(by, sort=False):
+    for key, group in rows.groupby(by, sort=False, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         entry = dict(zip(by, key, strict=True))
         entry["folds"] = len(group)
@@ -101,3 +103,108 @@ def summarise(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         entry["peak MiB"] = f"{group['peak_mib'].max():.0f}"
         out.append(entry)
     return pd.DataFrame(out)
+
+
+class Dataset:
+    """One benchmark data set with its fixed splits.
+
+    Parameters
+    ----------
+    name : str
+        Label in the tables.
+    X, y : array-like
+        Sequences (or a DataFrame) and target(s).
+    splits : list of (train, test) index arrays
+        The folds every model sees.
+    max_len : int or None
+        Padded length for fixed-length encoders.
+    targets : tuple of str or None
+        Names of the columns of a 2-D ``y``, scored one by one.
+    """
+
+    def __init__(self, name, X, y, splits, max_len=None, targets=None):
+        self.name, self.X, self.y, self.splits = name, X, y, splits
+        self.max_len, self.targets = max_len, targets
+
+
+def mrl_random50(n: int | None = None, folds: int = 5) -> Dataset:
+    """The 20,000 random 50-nt UTRs, seeded shuffled k-fold (the sequences are unique)."""
+    from sklearn.model_selection import KFold
+
+    from sklearn_dynapro.datasets import load_mpra_random50
+
+    X, y = load_mpra_random50()
+    if n:
+        X, y = X[:n], y[:n]
+    assert len(set(X)) == len(X), "identical sequences would straddle folds"
+    return Dataset("random50", X, y, list(KFold(folds, shuffle=True, random_state=0).split(X)), 50)
+
+
+def mrl_varlen(folds: int = 5) -> Dataset:
+    """The 7,600 random 25–100-nt UTRs, folds stratified by length (each fold has every length)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from sklearn_dynapro.datasets import load_mpra_varlen_random
+
+    X, y = load_mpra_varlen_random()
+    lengths = np.fromiter(map(len, X), dtype=np.int64)
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
+    return Dataset("varlen_random", X, y, list(splitter.split(X, lengths)), 100)
+
+
+def cao_te(cell_line: str, folds: int = 10) -> Dataset:
+    """Cao 2021 windows of one cell line; log TE and log expression; folds grouped by transcript."""
+    from sklearn.model_selection import GroupKFold
+
+    from sklearn_dynapro.datasets import load_cao2021_te
+
+    X, y = load_cao2021_te(cell_line=cell_line, target="both")
+    splits = list(GroupKFold(folds).split(X, groups=X["transcript_id"]))
+    return Dataset(
+        f"cao2021_{cell_line}", X, y.to_numpy(), splits, 101, ("log_te", "log_expression")
+    )
+
+
+def run_folds(
+    task: str,
+    dataset: Dataset,
+    model: str,
+    make: Callable,
+    *,
+    folds_to_run=None,
+    threads: int = 2,
+    csv: str | None = None,
+    extra: dict | None = None,
+) -> list[dict]:
+    """Fit ``make()`` on each fold of ``dataset`` in a fresh process; print and save rows.
+
+    With several target columns, each target gets its own row (scores of that column).
+    """
+    from pathlib import Path
+
+    rows = []
+    multi = dataset.targets is not None
+    for fold, (train, test) in enumerate(dataset.splits):
+        if folds_to_run is not None and fold not in folds_to_run:
+            continue
+        row = run_isolated(fit_and_score, make, dataset.X, dataset.y, train, test, threads, multi)
+        per_target = [row]
+        if multi:
+            y_pred = row.pop("y_pred")
+            per_target = []
+            for j, target in enumerate(dataset.targets):
+                r = {**row, **score_all(dataset.y[test][:, j], y_pred[:, j]), "target": target}
+                per_target.append(r)
+        for r in per_target:
+            r.update(task=task, dataset=dataset.name, model=model, fold=fold, **(extra or {}))
+            rows.append(r)
+            label = f" {r['target']}" if multi else ""
+            print(
+                f"{task} {dataset.name} {model}{label} fold {fold}: "
+                f"r2_pearson={r['r2_pearson']:.3f} spearman={r['spearman']:.3f} "
+                f"fit={r['fit_seconds']:.0f}s",
+                flush=True,
+            )
+            if csv:
+                pd.DataFrame([r]).to_csv(csv, mode="a", header=not Path(csv).exists(), index=False)
+    return rows
