@@ -21,15 +21,12 @@ import functools
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupKFold, KFold
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import fit_and_score, run_isolated, score_all, summarise
+from _harness import cao_te, mrl_random50, run_folds, summarise
 
 from sklearn_dynapro import FAST_CPU_PARAMS, make_dynapro_pipeline
-from sklearn_dynapro.datasets import load_cao2021_te, load_mpra_random50
 
 #: The paper's training setting (SGD, momentum 0.9, weight decay 1e-4, lr 1e-4, Huber) at the
 #: network's full width; epochs are capped by --paper-epochs.
@@ -60,58 +57,28 @@ def build(params: dict, seed: int, max_len: int | None, n_jobs: int):
     return make_dynapro_pipeline(max_len=max_len, n_jobs=n_jobs, random_state=seed, **params)
 
 
-def run_task(task: str, args: argparse.Namespace) -> pd.DataFrame:
+def run_task(task: str, args: argparse.Namespace) -> list[dict]:
     if task == "mrl":
-        X, y = load_mpra_random50()
-        if args.n:
-            X, y = X[: args.n], y[: args.n]
-        splits = list(KFold(args.folds, shuffle=True, random_state=0).split(X))
-        datasets = [("random50", X, y, splits, None)]
+        datasets = [mrl_random50(args.n, args.folds)]
     else:
-        datasets = []
-        for cell_line in ("HEK293", "PC3"):
-            X, y = load_cao2021_te(cell_line=cell_line, target="both")
-            y = y.to_numpy()
-            splits = list(GroupKFold(10).split(X, y, groups=X["transcript_id"]))
-            datasets.append((f"cao2021_{cell_line}", X, y, splits, 101))
+        datasets = [cao_te("HEK293"), cao_te("PC3")]
     rows = []
     for name in args.configs:
         params = config_params(name, args)
-        for dataset, X, y, splits, max_len in datasets:
-            for fold, (train, test) in enumerate(splits):
-                if args.folds_to_run is not None and fold not in args.folds_to_run:
-                    continue
-                make = functools.partial(build, params, args.seed, max_len, args.n_jobs)
-                row = run_isolated(
-                    fit_and_score, make, X, y, train, test, args.threads, task == "te"
-                )
-                if task == "te":
-                    # Score each target on its own: Spearman ρ is the metric Cao et al. report.
-                    row = _te_rows(y[test], row)
-                for r in row if isinstance(row, list) else [row]:
-                    r.update(task=task, dataset=dataset, config=name, fold=fold, seed=args.seed)
-                    rows.append(r)
-                    print(
-                        f"{task} {dataset} {name} fold {fold}: r2_pearson={r['r2_pearson']:.3f} "
-                        f"spearman={r['spearman']:.3f} fit={r['fit_seconds']:.0f}s",
-                        flush=True,
-                    )
-                    if args.csv:
-                        pd.DataFrame([r]).to_csv(
-                            args.csv, mode="a", header=not Path(args.csv).exists(), index=False
-                        )
-    return pd.DataFrame(rows)
-
-
-def _te_rows(y_true: np.ndarray, joint_row: dict) -> list[dict]:
-    """Per-target scores (log TE, log expression) of one fold's joint two-output model."""
-    out = []
-    for j, target in enumerate(("log_te", "log_expression")):
-        r = {k: v for k, v in joint_row.items() if k != "y_pred"}
-        r.update(score_all(y_true[:, j], joint_row["y_pred"][:, j]))
-        r["target"] = target
-        out.append(r)
-    return out
+        for dataset in datasets:
+            # Optimus-style fixed length is not needed here: let the encoder learn max_len.
+            make = functools.partial(build, params, args.seed, None, args.n_jobs)
+            rows += run_folds(
+                task,
+                dataset,
+                name,
+                make,
+                folds_to_run=args.folds_to_run,
+                threads=args.threads,
+                csv=args.csv,
+                extra={"seed": args.seed},
+            )
+    return rows
 
 
 def main() -> None:
@@ -136,8 +103,8 @@ def main() -> None:
         args.folds_to_run = {int(f) for f in args.folds_to_run.split(",")}
 
     tasks = ["mrl", "te"] if args.task == "all" else [args.task]
-    rows = pd.concat([run_task(task, args) for task in tasks], ignore_index=True)
-    by = ["task", "dataset", "config"] + (["target"] if "target" in rows else [])
+    rows = pd.DataFrame([row for task in tasks for row in run_task(task, args)])
+    by = ["task", "dataset", "model"] + (["target"] if "target" in rows else [])
     print()
     print(summarise(rows, by).to_markdown(index=False))
 
