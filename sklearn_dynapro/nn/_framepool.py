@@ -156,9 +156,10 @@ class FramePoolNet(nn.Module):
             return out
         if library is None:
             raise ValueError(f"library must be given when n_libraries={self.n_libraries}.")
-        if bool(((library < 0) | (library >= self.n_libraries)).any()):
+        outside = (library < 0) | (library >= self.n_libraries)
+        if bool(outside.any()):
             raise ValueError(
                 f"library must hold indices in [0, {self.n_libraries}), "
-                f"got {sorted(set(library.tolist()))}."
+                f"got {sorted(set(library[outside].tolist()))}."
             )
         return self.library_scale(library) * out + self.library_shift(library)

@@ -138,7 +138,9 @@ class MTtransNet(nn.Module):
         super().__init__()
         self.n_libraries = check_int("n_libraries", n_libraries)
         self.conv_channels = check_int_tuple("conv_channels", conv_channels)
-        self.kernel_size = check_int_tuple("kernel_size", (kernel_size,), odd=True)[0]
+        self.kernel_size = check_int("kernel_size", kernel_size)
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size!r}.")
         self.strides = check_int_tuple("strides", strides)
         if len(self.strides) != len(self.conv_channels):
             raise ValueError(
@@ -216,10 +218,11 @@ class MTtransNet(nn.Module):
             raise ValueError(f"length must be at least 1 in every row, got {length.tolist()}.")
         if library is None:
             library = torch.zeros_like(length)
-        if bool(((library < 0) | (library >= self.n_libraries)).any()):
+        outside = (library < 0) | (library >= self.n_libraries)
+        if bool(outside.any()):
             raise ValueError(
                 f"library must hold indices in [0, {self.n_libraries}), "
-                f"got {sorted(set(library.tolist()))}."
+                f"got {sorted(set(library[outside].tolist()))}."
             )
         z, z_length = self.encode(onehot, length)
         # The GRU reads 5' → 3': reverse each row's real positions back into sequence order.
