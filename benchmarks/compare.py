@@ -1,0 +1,859 @@
+"""Compare DynaPro with every baseline on identical, sequence-disjoint splits of the bundled data.
+
+Experiments (``--experiments``, default all):
+
+* ``kfold_random50``: k-fold CV within the 20,000 random 50-nt UTRs, GroupKFold grouped by
+  sequence (identical sequences never straddle a split).
+* ``kfold_varlen``: k-fold CV within the 7,600 random 25-100-nt UTRs, StratifiedGroupKFold
+  (stratified by length bin, grouped by sequence); scored overall and per length bin
+  (25-49, 50-74, 75-100 nt).
+* ``kfold_te_hek293`` / ``kfold_te_pc3``: k-fold CV within the Cao 2021 windows of one cell
+  line, GroupKFold grouped by transcript (and by sequence); log TE and log expression are
+  predicted together and scored separately.
+* ``transfer_random50_to_varlen`` / ``transfer_varlen_to_random50``: library transfer, train on
+  one library and test on the other (PredefinedSplit on the ``library`` column of
+  ``load_mpra_*(as_frame=True)``; test sequences also present in the training library are
+  dropped); the varying-length test set is scored per length bin too.
+* ``transfer_hek293_to_pc3``: cell-line transfer, train on HEK293 and test on PC3
+  (PredefinedSplit; the two cell lines share no transcript and no sequence).
+
+Every model sees the same folds: k-fold splits are shuffled with the seed, so each seed
+(``--seeds``, default 3) gives new folds and new model seeds, identical for all models.
+Every model runs through :func:`sklearn.model_selection.cross_validate` with a scoring
+callable that predicts each test fold once and applies every scorer of
+``sklearn_dynapro.metrics.SCORING`` to it (per target and length bin): r2_pearson (squared
+Pearson r), R2 (coefficient of determination), spearman (Spearman rho), rmse and mae.
+
+Timings and memory: fit seconds per fold (cross_validate's ``fit_time``, features
+included), predictions per second (test rows over the seconds of one ``predict`` call on
+the fold), and peak memory: each model's cross_validate for one experiment and seed runs in
+a fresh spawned process, whose peak resident set size (``VmHWM`` of
+``/proc/self/status``, or ``ru_maxrss`` where that file does not exist) is reported. It
+includes the interpreter and the torch / scikit-learn imports (about 300-400 MiB) and
+excludes RNA-folding worker processes started with ``--n-jobs`` above 1.
+
+Outputs in ``--out``: ``folds.csv`` (raw rows, one per fold, target and subset, appended as
+runs finish), ``summary.md`` (mean ± sd; sd over seeds when there are several, over folds
+otherwise), ``scores.png`` (r2_pearson and Spearman per model with error bars),
+``bins.png`` (r2_pearson per length bin), ``scatter.png`` and ``predictions.csv``
+(predicted vs measured for the best model of each experiment, first seed, out-of-fold).
+
+Examples
+--------
+python benchmarks/compare.py --quick
+python benchmarks/compare.py --experiments kfold_random50,transfer_random50_to_varlen --seeds 3
+python benchmarks/compare.py --models dynapro,kmer_ridge --n 2000 --epochs 5
+dynapro benchmark --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import platform
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _harness import run_isolated
+
+from sklearn_dynapro.metrics import SCORING
+from sklearn_dynapro.tuning import sequence_groups
+
+EXPERIMENTS = {
+    "kfold_random50": "k-fold within random50 (grouped by sequence)",
+    "kfold_varlen": "k-fold within varlen, stratified by length bin, scored per bin",
+    "kfold_te_hek293": "k-fold within HEK293 TE/EL windows, grouped by transcript",
+    "kfold_te_pc3": "k-fold within PC3 TE/EL windows, grouped by transcript",
+    "transfer_random50_to_varlen": "train random50, test varlen (scored per bin)",
+    "transfer_varlen_to_random50": "train varlen, test random50",
+    "transfer_hek293_to_pc3": "train HEK293, test PC3",
+}
+MODELS = ("dynapro", "kmer_ridge", "rf", "optimus", "framepool", "mttrans")
+#: Models run only when named: DynaPro with the paper's training setting (SGD, lr 1e-4, width
+#: 128, 16 heads; slow on a CPU), and with the parameters of --tuned-params.
+EXTRA_MODELS = ("dynapro_paper", "dynapro_tuned")
+#: Pipeline settings the comparison itself decides, dropped from --tuned-params files.
+_SET_BY_COMPARE = ("library_column", "max_len", "n_jobs", "random_state", "sequence_column")
+#: The paper's network width; its training defaults are DynaProRegressor's own defaults.
+PAPER_PARAMS = {"module__d_model": 128, "module__n_heads": 16}
+METRIC_LABELS = {
+    "r2_pearson": "r² (squared Pearson)",
+    "R2": "R² (coef. of determination)",
+    "spearman": "Spearman ρ",
+    "rmse": "RMSE",
+    "mae": "MAE",
+}
+#: SCORING holds these as negated errors (greater is better); the tables show the errors.
+NEGATED = ("rmse", "mae")
+#: Length-bin edges (left-closed): 25-49, 50-74, 75-100 nt.
+LENGTH_BINS = (25, 50, 75, 101)
+
+#: Settings of each preset; options given on the command line win.
+PRESETS = {
+    "full": {
+        "n": None,
+        "folds": 5,
+        "seeds": 3,
+        "epochs": None,
+        "trees": 500,
+        "n_jobs": 2,
+        "models": MODELS,
+        "experiments": tuple(EXPERIMENTS),
+    },
+    "quick": {
+        "n": 600,
+        "folds": 3,
+        "seeds": 1,
+        "epochs": 3,
+        "trees": 100,
+        "n_jobs": 2,
+        "models": MODELS,
+        "experiments": tuple(EXPERIMENTS),
+    },
+    "tiny": {
+        "n": 120,
+        "folds": 2,
+        "seeds": 1,
+        "epochs": 1,
+        "trees": 10,
+        "n_jobs": 1,
+        "models": ("dynapro", "kmer_ridge"),
+        "experiments": tuple(EXPERIMENTS),
+    },
+}
+
+#: Network sizes of the ``--tiny`` preset (smoke tests).
+TINY_NETWORKS = {
+    "dynapro": {
+        "module__d_model": 16,
+        "module__n_heads": 4,
+        "module__n_layers": 1,
+        "module__ffn_dim": 32,
+    },
+    "optimus": {"module__n_filters": 4, "module__dense_dim": 4},
+    "framepool": {"module__n_filters": 4, "module__dense_dim": 4},
+    "mttrans": {"module__conv_channels": (4, 4, 4, 4), "module__tower_hidden": 4},
+}
+
+
+# --------------------------------------------------------------------------------- data
+@functools.cache
+def load_source(name: str, n: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One bundled data set as ``(X, y)`` DataFrames, optionally a seeded subset of ``n`` rows.
+
+    ``name`` is ``random50``, ``varlen``, ``HEK293`` or ``PC3``. The subset (seed 0) is the
+    same for every model, seed and experiment.
+    """
+    from sklearn_dynapro.datasets import (
+        load_cao2021_te,
+        load_mpra_random50,
+        load_mpra_varlen_random,
+    )
+
+    if name == "random50":
+        X, y = load_mpra_random50(as_frame=True)
+        y = y.to_frame()
+    elif name == "varlen":
+        X, y = load_mpra_varlen_random(as_frame=True)
+        y = y.to_frame()
+    else:
+        X, y = load_cao2021_te(cell_line=name, target="both")
+    if n is not None and n < len(X):
+        rows = np.sort(np.random.default_rng(0).choice(len(X), size=n, replace=False))
+        X, y = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
+    return X, y
+
+
+@dataclass
+class Experiment:
+    """One comparison: data, the splitter every model shares, and how to score it.
+
+    Parameters
+    ----------
+    name : str
+        Key of :data:`EXPERIMENTS`.
+    X : DataFrame of shape (n_samples, n_columns)
+        Column ``sequence`` plus metadata (library, cell line, transcript).
+    y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        Measurements.
+    targets : tuple of str
+        Names of the target columns.
+    cv : splitter or list of (train, test)
+        Passed to ``cross_validate`` as ``cv``.
+    groups : ndarray of shape (n_samples,) or None
+        Passed to ``cross_validate`` as ``groups``.
+    max_len : int
+        Padded length of every sequence model (the longest UTR of train and test).
+    bins : tuple of int or None
+        Length-bin edges for per-bin scores.
+    """
+
+    name: str
+    X: pd.DataFrame
+    y: np.ndarray
+    targets: tuple[str, ...]
+    cv: object
+    groups: np.ndarray | None
+    max_len: int
+    bins: tuple[int, ...] | None = None
+
+    def splits(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The (train, test) index pairs of ``cv``."""
+        if hasattr(self.cv, "split"):
+            return list(self.cv.split(self.X, self.y, self.groups))
+        return list(self.cv)
+
+    def check_disjoint(self) -> None:
+        """Raise if any split puts one sequence (after normalisation) on both sides."""
+        labels = sequence_groups(self.X["sequence"])
+        for fold, (train, test) in enumerate(self.splits()):
+            shared = np.intersect1d(labels[train], labels[test])
+            if shared.size:
+                raise RuntimeError(
+                    f"{self.name}: fold {fold} has {shared.size} sequences on both sides."
+                )
+
+
+def _targets(y: pd.DataFrame) -> tuple[np.ndarray, tuple[str, ...]]:
+    values = y.to_numpy(dtype=np.float64)
+    return (values.ravel() if values.shape[1] == 1 else values), tuple(y.columns)
+
+
+def _kfold(name, source, *, seed, folds, n, max_len, group_column=None, bins=None) -> Experiment:
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+    X, y_frame = load_source(source, n)
+    y, targets = _targets(y_frame)
+    groups = sequence_groups(X["sequence"], X[group_column] if group_column else None)
+    if bins is None:
+        cv = GroupKFold(folds, shuffle=True, random_state=seed)
+    else:
+        strata = np.digitize(X["sequence"].str.len().to_numpy(), bins)
+        splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+        cv = list(splitter.split(X, strata, groups))
+    return Experiment(name, X, y, targets, cv, groups, max_len, bins)
+
+
+def _transfer(name, train_source, test_source, *, n, max_len, bins=None) -> Experiment:
+    from sklearn.model_selection import PredefinedSplit
+
+    X_train, y_train = load_source(train_source, n)
+    X_test, y_test = load_source(test_source, n)
+    labels = sequence_groups(pd.concat([X_train["sequence"], X_test["sequence"]]))
+    unseen = ~np.isin(labels[len(X_train) :], labels[: len(X_train)])
+    X_test, y_test = X_test[unseen], y_test[unseen]
+    X = pd.concat([X_train, X_test], ignore_index=True)
+    y, targets = _targets(pd.concat([y_train, y_test], ignore_index=True))
+    # -1: in every training set; 0: the one test fold.
+    test_fold = np.r_[np.full(len(X_train), -1), np.zeros(len(X_test), dtype=int)]
+    return Experiment(name, X, y, targets, PredefinedSplit(test_fold), None, max_len, bins)
+
+
+def build_experiment(name: str, *, seed: int, folds: int, n: int | None) -> Experiment:
+    """Build one experiment of :data:`EXPERIMENTS` for one seed and check its splits."""
+    if name == "kfold_random50":
+        exp = _kfold(name, "random50", seed=seed, folds=folds, n=n, max_len=50)
+    elif name == "kfold_varlen":
+        exp = _kfold(name, "varlen", seed=seed, folds=folds, n=n, max_len=100, bins=LENGTH_BINS)
+    elif name in ("kfold_te_hek293", "kfold_te_pc3"):
+        cell_line = "HEK293" if name.endswith("hek293") else "PC3"
+        exp = _kfold(
+            name, cell_line, seed=seed, folds=folds, n=n, max_len=101, group_column="transcript_id"
+        )
+    elif name == "transfer_random50_to_varlen":
+        exp = _transfer(name, "random50", "varlen", n=n, max_len=100, bins=LENGTH_BINS)
+    elif name == "transfer_varlen_to_random50":
+        exp = _transfer(name, "varlen", "random50", n=n, max_len=100)
+    elif name == "transfer_hek293_to_pc3":
+        exp = _transfer(name, "HEK293", "PC3", n=n, max_len=101)
+    else:
+        raise ValueError(f"experiment must be one of {list(EXPERIMENTS)}, got {name!r}.")
+    exp.check_disjoint()
+    return exp
+
+
+# ------------------------------------------------------------------------------- models
+def make_model(
+    name: str,
+    *,
+    seed: int,
+    max_len: int,
+    epochs: int | None,
+    trees: int,
+    n_jobs: int,
+    tiny: bool,
+    tuned_params: dict | None = None,
+):
+    """A fresh, unfitted pipeline taking raw sequences (a DataFrame with ``sequence``).
+
+    ``dynapro`` uses ``FAST_CPU_PARAMS``, ``dynapro_paper`` the paper's setting,
+    ``dynapro_tuned`` ``tuned_params`` (pipeline arguments, e.g. read from
+    ``dynapro tune``'s JSON); the baselines use their factory defaults. ``epochs`` overrides
+    the epochs of every neural model. No model gets a library column: in the transfer
+    experiments the test library is one the model never saw, so MTtrans trains one tower.
+    """
+    from sklearn_dynapro import baselines
+    from sklearn_dynapro.models import FAST_CPU_PARAMS, make_dynapro_pipeline
+
+    network = TINY_NETWORKS.get(name.split("_")[0], {}) if tiny else {}
+    if name.startswith("dynapro"):
+        if name == "dynapro_tuned":
+            if tuned_params is None:
+                raise ValueError("dynapro_tuned needs --tuned-params, got None.")
+            base = {k: v for k, v in tuned_params.items() if k not in _SET_BY_COMPARE}
+        else:
+            base = PAPER_PARAMS if name == "dynapro_paper" else FAST_CPU_PARAMS
+        params = {**base, **network}
+        if epochs is not None:
+            params.update(max_epochs=epochs, patience=epochs)
+        return make_dynapro_pipeline(max_len=max_len, n_jobs=n_jobs, random_state=seed, **params)
+    if name == "kmer_ridge":
+        return baselines.make_kmer_baseline(k_range=(1, 4) if tiny else (1, 6))
+    if name == "rf":
+        return baselines.make_rf_baseline(n_estimators=trees, n_jobs=n_jobs, random_state=seed)
+    params = {"random_state": seed, **network}
+    if epochs is not None:
+        params["max_epochs"] = epochs
+    if name == "optimus":
+        return baselines.make_optimus_pipeline(max_len=max_len, **params)
+    if name == "framepool":
+        return baselines.make_framepool_pipeline(max_len=max_len, **params)
+    if name == "mttrans":
+        return baselines.make_mttrans_pipeline(max_len=max_len, library_column=None, **params)
+    raise ValueError(f"model must be one of {list(MODELS + EXTRA_MODELS)}, got {name!r}.")
+
+
+class _Replay(RegressorMixin, BaseEstimator):
+    """Hands back stored predictions for row positions, so scorers score subsets of a fold."""
+
+    def __init__(self, y_pred=None):
+        self.y_pred = y_pred
+
+    def predict(self, rows):
+        return self.y_pred[np.asarray(rows, dtype=np.int64)]
+
+
+class FoldScorer:
+    """``scoring`` callable for ``cross_validate``: predict once, apply every SCORING scorer.
+
+    Returns ``{"target|subset|metric": value}`` for each target column, for the whole test
+    fold (subset ``all``) and each length bin, plus ``predictions_per_second``. Errors (rmse,
+    mae) are returned as positive numbers. Subsets of fewer than 3 rows score NaN. The
+    fold's predictions are kept in ``predictions_`` (one array per call, in call order).
+    """
+
+    def __init__(self, targets: tuple[str, ...], bins: tuple[int, ...] | None = None):
+        self.targets = targets
+        self.bins = bins
+        self.predictions_: list[np.ndarray] = []
+
+    def _subsets(self, X) -> dict[str, np.ndarray]:
+        subsets = {"all": np.arange(len(X))}
+        if self.bins is not None:
+            lengths = X["sequence"].str.len().to_numpy()
+            for low, high in zip(self.bins[:-1], self.bins[1:], strict=True):
+                subsets[f"{low}-{high - 1}"] = np.flatnonzero((lengths >= low) & (lengths < high))
+        return subsets
+
+    def __call__(self, estimator, X, y) -> dict[str, float]:
+        from sklearn.metrics import get_scorer
+
+        start = time.perf_counter()
+        y_pred = np.asarray(estimator.predict(X), dtype=np.float64)
+        seconds = time.perf_counter() - start
+        self.predictions_.append(y_pred)
+        y_true = np.asarray(y, dtype=np.float64).reshape(len(y_pred), -1)
+        y_pred = y_pred.reshape(len(y_pred), -1)
+        scores = {"predictions_per_second": len(y_pred) / max(seconds, 1e-9)}
+        for j, target in enumerate(self.targets):
+            replay = _Replay(y_pred[:, j])
+            for subset, rows in self._subsets(X).items():
+                prefix = f"{target}|{subset}|"
+                scores[prefix + "n"] = float(len(rows))
+                for metric, scoring in SCORING.items():
+                    value = np.nan
+                    if len(rows) >= 3:
+                        value = float(get_scorer(scoring)(replay, rows, y_true[rows, j]))
+                    scores[prefix + metric] = -value if metric in NEGATED else value
+        return scores
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process in MiB (VmHWM, else ru_maxrss)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024**2 if sys.platform == "darwin" else peak / 1024
+
+
+def run_model(model: str, experiment: Experiment, seed: int, options: dict) -> dict:
+    """Cross-validate one model on one experiment (meant to run in a fresh process)."""
+    import warnings
+
+    import torch
+    from sklearn.model_selection import cross_validate
+
+    torch.set_num_threads(options["threads"])
+    estimator = make_model(model, seed=seed, max_len=experiment.max_len, **options["model"])
+    scorer = FoldScorer(experiment.targets, experiment.bins)
+    with warnings.catch_warnings():
+        # The TE windows hold a few N bases: the encoders mask them and warn on every fold.
+        warnings.filterwarnings("ignore", message=".*ambiguous.*")
+        result = cross_validate(
+            estimator,
+            experiment.X,
+            experiment.y,
+            groups=experiment.groups,
+            cv=experiment.cv,
+            scoring=scorer,
+            return_indices=True,
+            error_score="raise",
+        )
+    return {
+        "fit_seconds": result["fit_time"].tolist(),
+        "scores": {k[5:]: v.tolist() for k, v in result.items() if k.startswith("test_")},
+        "train_sizes": [len(t) for t in result["indices"]["train"]],
+        "test_indices": result["indices"]["test"],
+        "predictions": scorer.predictions_,
+        "peak_mib": peak_rss_mib(),
+    }
+
+
+def result_rows(out: dict, experiment: str, model: str, seed: int) -> list[dict]:
+    """Long rows (one per fold, target and subset) from :func:`run_model`'s output."""
+    rows = []
+    scores = out["scores"]
+    subsets = {}
+    for key in scores:
+        if key.count("|") == 2:
+            target, subset, _ = key.split("|")
+            subsets[(target, subset)] = None
+    for fold, fit_seconds in enumerate(out["fit_seconds"]):
+        for target, subset in subsets:
+            prefix = f"{target}|{subset}|"
+            row = {
+                "experiment": experiment,
+                "model": model,
+                "seed": seed,
+                "fold": fold,
+                "target": target,
+                "subset": subset,
+                "n_train": out["train_sizes"][fold],
+                "n_test": int(scores[prefix + "n"][fold]),
+            }
+            row.update({metric: scores[prefix + metric][fold] for metric in METRIC_LABELS})
+            row.update(
+                fit_seconds=fit_seconds,
+                predictions_per_second=scores["predictions_per_second"][fold],
+                peak_mib=out["peak_mib"],
+            )
+            rows.append(row)
+    return rows
+
+
+# ------------------------------------------------------------------------------ reports
+_KEYS = ["experiment", "target", "subset", "model"]
+
+
+def summarise(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean and sd per experiment, target, subset and model (numbers, not strings).
+
+    With several seeds each seed's folds are averaged first and the sd is over seeds; with
+    one seed the sd is over folds. Timings are means over folds; ``peak_mib`` the maximum.
+    """
+    values = [*METRIC_LABELS, "fit_seconds", "predictions_per_second"]
+    n_seeds = rows["seed"].nunique()
+    if n_seeds > 1:
+        units = rows.groupby([*_KEYS, "seed"], sort=False)[values].mean().reset_index()
+        spread_over = "seeds"
+    else:
+        units = rows
+        spread_over = "folds"
+    grouped = units.groupby(_KEYS, sort=False)
+    summary = grouped[values].mean()
+    sd = grouped[list(METRIC_LABELS)].std(ddof=1).add_suffix("_sd")
+    summary = summary.join(sd)
+    whole = rows.groupby(_KEYS, sort=False)
+    summary["peak_mib"] = whole["peak_mib"].max()
+    summary["runs"] = whole.size()
+    summary.attrs["spread_over"] = spread_over
+    return summary.reset_index()
+
+
+def _mean_sd(mean: float, sd: float) -> str:
+    if np.isnan(mean):
+        return "n/a"
+    return f"{mean:.3f}" if np.isnan(sd) else f"{mean:.3f} ± {sd:.3f}"
+
+
+def markdown_table(summary: pd.DataFrame) -> str:
+    """The summary as a Markdown table with labelled scores (mean ± sd; no sd for one run)."""
+    table = summary[_KEYS].copy()
+    for metric, label in METRIC_LABELS.items():
+        table[label] = [
+            _mean_sd(m, s) for m, s in zip(summary[metric], summary[f"{metric}_sd"], strict=True)
+        ]
+    table["fit s/fold"] = summary["fit_seconds"].map(lambda v: f"{v:.2f}" if v < 10 else f"{v:.0f}")
+    table["pred/s"] = summary["predictions_per_second"].map(lambda v: f"{v:,.0f}")
+    table["peak MiB"] = summary["peak_mib"].map(lambda v: f"{v:.0f}")
+    table["folds×seeds"] = summary["runs"]
+    return table.to_markdown(index=False)
+
+
+def best_models(summary: pd.DataFrame) -> dict[str, str]:
+    """Per experiment, the model with the highest mean r2_pearson on the first target."""
+    best = {}
+    for experiment, group in summary[summary["subset"] == "all"].groupby("experiment", sort=False):
+        first = group[group["target"] == group["target"].iloc[0]]
+        scores = first.set_index("model")["r2_pearson"]
+        if scores.notna().any():
+            best[experiment] = scores.idxmax()
+    return best
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_scores(summary: pd.DataFrame, path: Path) -> None:
+    """Bars of r2_pearson and Spearman ρ per model with sd error bars, one row per panel."""
+    plt = _pyplot()
+    whole = summary[summary["subset"] == "all"]
+    panels = list(whole.groupby(["experiment", "target"], sort=False))
+    n_models = whole["model"].nunique()
+    fig, axes = plt.subplots(
+        len(panels),
+        2,
+        figsize=(10, (0.9 + 0.28 * n_models) * len(panels)),
+        squeeze=False,
+    )
+    for row, ((experiment, target), group) in enumerate(panels):
+        for col, metric in enumerate(("r2_pearson", "spearman")):
+            ax = axes[row, col]
+            ax.barh(
+                group["model"],
+                group[metric],
+                xerr=group[f"{metric}_sd"].fillna(0.0),
+                color="tab:blue" if col == 0 else "tab:green",
+                capsize=3,
+            )
+            ax.invert_yaxis()
+            ax.set_xlabel(METRIC_LABELS[metric])
+            ax.set_title(f"{experiment} · {target}", fontsize=9)
+            ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_bins(summary: pd.DataFrame, path: Path) -> bool:
+    """Grouped bars of r2_pearson per length bin and model; False when no experiment has bins."""
+    binned = summary[(summary["subset"] != "all") & summary["r2_pearson"].notna()]
+    if binned.empty:
+        return False
+    plt = _pyplot()
+    experiments = list(binned.groupby(["experiment", "target"], sort=False))
+    fig, axes = plt.subplots(1, len(experiments), figsize=(5.5 * len(experiments), 3.6))
+    axes = np.atleast_1d(axes)
+    for ax, ((experiment, target), group) in zip(axes, experiments, strict=True):
+        bins = list(dict.fromkeys(group["subset"]))
+        models = list(dict.fromkeys(group["model"]))
+        width = 0.8 / len(models)
+        for i, model in enumerate(models):
+            part = group[group["model"] == model].set_index("subset").reindex(bins)
+            ax.bar(
+                np.arange(len(bins)) + i * width,
+                part["r2_pearson"],
+                width,
+                yerr=part["r2_pearson_sd"].fillna(0.0),
+                label=model,
+                capsize=2,
+            )
+        ax.set_xticks(np.arange(len(bins)) + 0.4 - width / 2, [f"{b} nt" for b in bins])
+        ax.set_ylabel(METRIC_LABELS["r2_pearson"])
+        ax.set_title(f"{experiment} · {target}", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def plot_scatter(predictions: pd.DataFrame, path: Path) -> None:
+    """Predicted vs measured (out-of-fold) for the best model of each experiment."""
+    plt = _pyplot()
+    from sklearn_dynapro.metrics import pearson_r2_score
+
+    panels = list(predictions.groupby(["experiment", "model", "target"], sort=False))
+    columns = min(3, len(panels))
+    n_rows = int(np.ceil(len(panels) / columns))
+    fig, axes = plt.subplots(n_rows, columns, figsize=(4 * columns, 3.8 * n_rows), squeeze=False)
+    for ax in axes.ravel()[len(panels) :]:
+        ax.set_visible(False)
+    for ax, ((experiment, model, target), group) in zip(axes.ravel(), panels, strict=False):
+        measured, predicted = group["measured"], group["predicted"]
+        ax.scatter(measured, predicted, s=4, alpha=0.3, linewidths=0)
+        low, high = np.nanmin([measured, predicted]), np.nanmax([measured, predicted])
+        ax.plot([low, high], [low, high], color="grey", lw=0.8)
+        r2 = pearson_r2_score(measured, predicted) if len(group) > 2 else np.nan
+        ax.set_title(f"{experiment}\n{model} · {target}: r² = {r2:.3f}", fontsize=9)
+        ax.set_xlabel("measured")
+        ax.set_ylabel("predicted (out-of-fold)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def oof_predictions(out: dict, experiment: Experiment, model: str) -> pd.DataFrame:
+    """Out-of-fold predictions of one run as long rows (row, target, measured, predicted)."""
+    y = experiment.y.reshape(len(experiment.y), -1)
+    frames = []
+    for test, y_pred in zip(out["test_indices"], out["predictions"], strict=True):
+        y_pred = y_pred.reshape(len(test), -1)
+        for j, target in enumerate(experiment.targets):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "experiment": experiment.name,
+                        "model": model,
+                        "row": test,
+                        "target": target,
+                        "measured": y[test, j],
+                        "predicted": y_pred[:, j],
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def write_report(rows: pd.DataFrame, predictions: pd.DataFrame, out: Path, header: str) -> str:
+    """Write summary.md and the plots; return the Markdown text."""
+    summary = summarise(rows)
+    best = best_models(summary)
+    lines = [
+        header,
+        "",
+        f"Scores are mean ± sd over {summary.attrs['spread_over']} "
+        "(with several seeds, each seed's folds are averaged first). r² is the squared "
+        "Pearson correlation, R² the coefficient of determination; RMSE and MAE are in the "
+        "target's units. fit s/fold includes feature computation; pred/s is test rows per "
+        "second of one predict call; peak MiB is the peak resident memory of the fresh "
+        "process that ran the model's cross-validation (largest over seeds).",
+        "",
+        markdown_table(summary),
+        "",
+        "Best model per experiment (r² on the first target): "
+        + ", ".join(f"{e}: {m}" for e, m in best.items()),
+        "",
+    ]
+    text = "\n".join(lines)
+    (out / "summary.md").write_text(text, encoding="utf-8")
+    plot_scores(summary, out / "scores.png")
+    plot_bins(summary, out / "bins.png")
+    chosen = predictions.merge(pd.DataFrame(list(best.items()), columns=["experiment", "model"]))
+    if not chosen.empty:
+        chosen.to_csv(out / "predictions.csv", index=False)
+        plot_scatter(chosen, out / "scatter.png")
+    return text
+
+
+# --------------------------------------------------------------------------------- main
+def _names(text: str | None, allowed, flag: str, parser: argparse.ArgumentParser, every=None):
+    if text is None:
+        return None
+    names = list(every or allowed) if text == "all" else [t for t in text.split(",") if t]
+    unknown = [t for t in names if t not in allowed]
+    if unknown or not names:
+        parser.error(f"{flag} must be 'all' or a comma list of {list(allowed)}, got {text!r}")
+    return names
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    """The command-line options of this benchmark."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=__doc__.splitlines()[0],
+        epilog="Presets (options given explicitly win): "
+        + "; ".join(
+            f"{name}: "
+            + ", ".join(f"{k}={v}" for k, v in p.items() if k not in ("models", "experiments"))
+            for name, p in PRESETS.items()
+        ),
+    )
+    preset = parser.add_mutually_exclusive_group()
+    preset.add_argument(
+        "--quick",
+        action="store_const",
+        const="quick",
+        dest="preset",
+        help="short run of every model and experiment: 600 sequences per data set, 3 folds, "
+        "1 seed, 3 epochs, 100 trees (about 4-6 minutes on 2 idle CPU cores)",
+    )
+    preset.add_argument(
+        "--tiny",
+        action="store_const",
+        const="tiny",
+        dest="preset",
+        help="smoke test: 120 sequences, 2 folds, 1 epoch, tiny networks",
+    )
+    parser.set_defaults(preset="full")
+    parser.add_argument(
+        "--experiments", default=None, help=f"'all' or comma list of {list(EXPERIMENTS)}"
+    )
+    parser.add_argument(
+        "--models",
+        default=None,
+        help=f"'all' ({', '.join(MODELS)}) or a comma list of those and {list(EXTRA_MODELS)}",
+    )
+    parser.add_argument(
+        "--tuned-params",
+        default=None,
+        metavar="JSON",
+        help="pipeline parameters (e.g. from 'dynapro tune'); adds the model dynapro_tuned",
+    )
+    parser.add_argument("--seeds", type=int, default=None, help="repeats with seeds 0..N-1")
+    parser.add_argument("--folds", type=int, default=None, help="folds of k-fold experiments")
+    parser.add_argument("--n", type=int, default=None, help="random subset size per data set")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs of every neural model")
+    parser.add_argument("--trees", type=int, default=None, help="random forest trees")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="torch threads per run (default: 2 or fewer)",
+    )
+    parser.add_argument("--n-jobs", type=int, default=None, help="folding processes / RF threads")
+    parser.add_argument(
+        "--out",
+        default=str(Path(__file__).parent / "results" / "compare"),
+        help="output folder (default: benchmarks/results/compare)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """Run the comparison and write the CSV, Markdown and PNG outputs.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        Command-line arguments (``None``: ``sys.argv[1:]``).
+    prog : str or None, default=None
+        Program name in messages (``dynapro benchmark`` from the CLI).
+
+    Returns
+    -------
+    int
+        0 on success.
+    """
+    from tqdm.auto import tqdm
+
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    preset = PRESETS[args.preset]
+    settings = {
+        k: getattr(args, k) if getattr(args, k) is not None else v
+        for k, v in preset.items()
+        if k not in ("models", "experiments")
+    }
+    models = _names(args.models, MODELS + EXTRA_MODELS, "--models", parser, MODELS) or list(
+        preset["models"]
+    )
+    tuned_params = None
+    if args.tuned_params is not None:
+        from sklearn_dynapro.tuning import load_params
+
+        tuned_params = load_params(args.tuned_params)
+        if "dynapro_tuned" not in models:
+            models.append("dynapro_tuned")
+    elif "dynapro_tuned" in models:
+        parser.error("the model dynapro_tuned needs --tuned-params")
+    experiments = _names(args.experiments, EXPERIMENTS, "--experiments", parser) or list(
+        preset["experiments"]
+    )
+    for key in ("seeds", "folds", "threads"):
+        value = settings.get(key, getattr(args, key))
+        if value < (2 if key == "folds" else 1):
+            parser.error(f"--{key} must be at least {2 if key == 'folds' else 1}, got {value}")
+    out = Path(args.out).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    csv = out / "folds.csv"
+    csv.unlink(missing_ok=True)
+
+    options = {
+        "threads": args.threads,
+        "model": {
+            "epochs": settings["epochs"],
+            "trees": settings["trees"],
+            "n_jobs": settings["n_jobs"],
+            "tiny": args.preset == "tiny",
+            "tuned_params": tuned_params,
+        },
+    }
+    seeds = list(range(settings["seeds"]))
+    command = " ".join(
+        [prog or "python benchmarks/compare.py", *(sys.argv[1:] if argv is None else argv)]
+    )
+    header = (
+        f"# DynaPro vs baselines ({args.preset} preset)\n\n"
+        f"`{command}` — {time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, {args.threads} torch threads per run; "
+        f"n per data set = {settings['n'] or 'all'}, folds = {settings['folds']}, "
+        f"seeds = {seeds}, epochs = {settings['epochs'] or 'model default'}, "
+        f"RF trees = {settings['trees']}."
+    )
+
+    rows: list[dict] = []
+    kept: list[pd.DataFrame] = []
+    start = time.perf_counter()
+    with tqdm(total=len(seeds) * len(experiments) * len(models), desc="compare", unit="run") as bar:
+        for seed in seeds:
+            for name in experiments:
+                experiment = build_experiment(
+                    name, seed=seed, folds=settings["folds"], n=settings["n"]
+                )
+                for model in models:
+                    bar.set_postfix_str(f"{name} · {model} · seed {seed}")
+                    result = run_isolated(run_model, model, experiment, seed, options)
+                    new = result_rows(result, name, model, seed)
+                    rows += new
+                    frame = pd.DataFrame(new)
+                    frame.to_csv(csv, mode="a", header=not csv.exists(), index=False)
+                    if seed == seeds[0]:
+                        kept.append(oof_predictions(result, experiment, model))
+                    whole = frame[frame["subset"] == "all"]
+                    tqdm.write(
+                        f"{name} {model} seed {seed}: "
+                        f"r2_pearson={whole['r2_pearson'].mean():.3f} "
+                        f"spearman={whole['spearman'].mean():.3f} "
+                        f"fit={whole['fit_seconds'].mean():.1f}s/fold "
+                        f"peak={result['peak_mib']:.0f}MiB"
+                    )
+                    bar.update()
+    text = write_report(pd.DataFrame(rows), pd.concat(kept, ignore_index=True), out, header)
+    print(text)
+    print(f"Finished in {time.perf_counter() - start:.0f} s; results in {str(out)!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Smoke tests of benchmarks/compare.py: its splits, its scoring and a tiny end-to-end run."""
+
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import GroupKFold, PredefinedSplit
+
+from sklearn_dynapro.cli import main as dynapro
+from sklearn_dynapro.metrics import pearson_r2_score, spearman_score
+
+BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def compare():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        yield importlib.import_module("compare")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+@pytest.mark.parametrize("name", ["kfold_random50", "kfold_varlen", "kfold_te_pc3"])
+def test_kfold_experiments_are_grouped_and_change_with_the_seed(compare, name):
+    first = compare.build_experiment(name, seed=0, folds=3, n=150)
+    again = compare.build_experiment(name, seed=0, folds=3, n=150)
+    other = compare.build_experiment(name, seed=1, folds=3, n=150)
+    tests = [test.tolist() for _, test in first.splits()]
+    assert tests == [test.tolist() for _, test in again.splits()]
+    assert tests != [test.tolist() for _, test in other.splits()]
+    assert sorted(np.concatenate([np.asarray(t) for t in tests])) == list(range(150))
+    if name == "kfold_te_pc3":
+        assert isinstance(first.cv, GroupKFold) and first.targets == ("log_te", "log_expression")
+        for train, test in first.splits():
+            transcripts = first.X["transcript_id"]
+            assert not set(transcripts.iloc[train]) & set(transcripts.iloc[test])
+    if name == "kfold_varlen":
+        assert first.bins == compare.LENGTH_BINS
+
+
+@pytest.mark.parametrize(
+    ("name", "train_label", "test_label", "column"),
+    [
+        ("transfer_random50_to_varlen", "random50", "varlen_random", "library"),
+        ("transfer_varlen_to_random50", "varlen_random", "random50", "library"),
+        ("transfer_hek293_to_pc3", "HEK293", "PC3", "cell_line"),
+    ],
+)
+def test_transfer_experiments_use_a_predefined_split(
+    compare, name, train_label, test_label, column
+):
+    experiment = compare.build_experiment(name, seed=0, folds=5, n=100)
+    assert isinstance(experiment.cv, PredefinedSplit)
+    [(train, test)] = experiment.splits()
+    assert set(experiment.X[column].iloc[train]) == {train_label}
+    assert set(experiment.X[column].iloc[test]) == {test_label}
+    experiment.check_disjoint()
+
+
+def test_check_disjoint_catches_a_shared_sequence(compare):
+    experiment = compare.build_experiment("kfold_random50", seed=0, folds=2, n=40)
+    X = experiment.X.copy()
+    train, test = experiment.splits()[0]
+    X.loc[test[0], "sequence"] = X.loc[train[0], "sequence"].lower()
+    leaky = compare.Experiment("leaky", X, experiment.y, ("mrl",), experiment.splits(), None, 50)
+    with pytest.raises(RuntimeError, match="on both sides"):
+        leaky.check_disjoint()
+
+
+class NoisyOracle:
+    """Predicts the truth plus seeded noise."""
+
+    def __init__(self, y):
+        self.y = y
+
+    def predict(self, X):
+        noise = np.random.default_rng(1).normal(scale=0.5, size=self.y.shape)
+        return self.y[: len(X)] + noise[: len(X)]
+
+
+def test_fold_scorer_applies_every_scorer_per_target_and_bin(compare):
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(25, 101, size=60)
+    X = pd.DataFrame({"sequence": ["A" * n for n in lengths]})
+    y = rng.normal(size=(60, 2))
+    model = NoisyOracle(y)
+    scorer = compare.FoldScorer(("a", "b"), compare.LENGTH_BINS)
+    scores = scorer(model, X, y)
+    y_pred = scorer.predictions_[0]
+    short = lengths < 50
+    assert scores["b|25-49|n"] == short.sum()
+    assert scores["b|25-49|r2_pearson"] == pytest.approx(
+        pearson_r2_score(y[short, 1], y_pred[short, 1])
+    )
+    assert scores["a|all|spearman"] == pytest.approx(spearman_score(y[:, 0], y_pred[:, 0]))
+    rmse = np.sqrt(np.mean((y[:, 0] - y_pred[:, 0]) ** 2))
+    assert scores["a|all|rmse"] == pytest.approx(rmse)  # an error, not SCORING's negative
+    assert scores["predictions_per_second"] > 0
+    assert {key.split("|")[1] for key in scores if "|" in key} == {
+        "all",
+        "25-49",
+        "50-74",
+        "75-100",
+    }
+
+
+def test_tiny_benchmark_through_the_cli_writes_tables_and_plots(tmp_path, capsys):
+    out = tmp_path / "results"
+    argv = ["benchmark", "--tiny", "--experiments", "kfold_varlen,transfer_hek293_to_pc3"]
+    argv += ["--models", "kmer_ridge,dynapro", "--threads", "1", "--out", str(out)]
+    assert dynapro(argv) == 0
+    printed = capsys.readouterr().out
+    assert "r² (squared Pearson)" in printed and "R² (coef. of determination)" in printed
+
+    rows = pd.read_csv(out / "folds.csv")
+    assert set(rows["model"]) == {"kmer_ridge", "dynapro"}
+    assert set(rows["experiment"]) == {"kfold_varlen", "transfer_hek293_to_pc3"}
+    varlen = rows[rows["experiment"] == "kfold_varlen"]
+    assert set(varlen["subset"]) == {"all", "25-49", "50-74", "75-100"}
+    assert varlen.groupby(["model", "subset"]).size().eq(2).all()  # 2 folds each
+    transfer = rows[rows["experiment"] == "transfer_hek293_to_pc3"]
+    assert set(transfer["target"]) == {"log_te", "log_expression"}
+    for column in ("r2_pearson", "R2", "spearman", "rmse", "mae", "fit_seconds", "peak_mib"):
+        assert rows[column].notna().all(), column
+    assert (rows["rmse"] > 0).all() and (rows["peak_mib"] > 50).all()
+    assert (rows["predictions_per_second"] > 0).all()
+
+    summary = (out / "summary.md").read_text()
+    assert "| kfold_varlen" in summary and "Best model per experiment" in summary
+    for image in ("scores.png", "bins.png", "scatter.png"):
+        assert (out / image).stat().st_size > 5_000, image
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert set(predictions["experiment"]) == {"kfold_varlen", "transfer_hek293_to_pc3"}
+    assert predictions.groupby("experiment")["model"].nunique().eq(1).all()
+
+
+def test_bad_options_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        dynapro(["benchmark", "--models", "dynapro,nope"])
+    assert exit_info.value.code == 2
+    assert "--models must be 'all' or a comma list" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        dynapro(["benchmark", "--models", "dynapro_tuned"])
+    assert "needs --tuned-params" in capsys.readouterr().err
