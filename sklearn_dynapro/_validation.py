@@ -18,9 +18,11 @@ import pandas as pd
 __all__ = [
     "AMBIGUOUS_POLICIES",
     "IUPAC_AMBIGUOUS",
+    "check_library_labels",
     "check_sequences",
     "check_target",
     "format_rows",
+    "library_indices",
 ]
 
 #: Ambiguity codes that are read as ``N`` (any base) when the policy allows them.
@@ -272,3 +274,59 @@ def check_target(y, n_samples: int | None = None) -> np.ndarray:
         rows = np.flatnonzero(bad).tolist()
         raise ValueError(f"y must be finite, got NaN or infinite values at {format_rows(rows)}.")
     return arr
+
+
+def check_library_labels(labels: pd.Series) -> np.ndarray:
+    """Library/assay labels as strings, raising for missing ones.
+
+    Parameters
+    ----------
+    labels : pandas Series of shape (n_samples,)
+        The library column of a DataFrame input.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), dtype object (str)
+
+    Raises
+    ------
+    ValueError
+        If any label is None/NaN (the rows are named).
+    """
+    missing = labels.isna().to_numpy()
+    if missing.any():
+        raise ValueError(
+            f"library labels must not be missing, got None/NaN at "
+            f"{format_rows(np.flatnonzero(missing))}."
+        )
+    return labels.astype(str).to_numpy()
+
+
+def library_indices(labels: np.ndarray, libraries: np.ndarray) -> np.ndarray:
+    """Positions of ``labels`` in the sorted labels seen in ``fit``.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_samples,) of str
+        From :func:`check_library_labels`.
+    libraries : ndarray of shape (n_libraries,) of str
+        Sorted, unique labels seen in ``fit`` (``np.unique`` of the training labels).
+
+    Returns
+    -------
+    index : ndarray of shape (n_samples,), int64
+
+    Raises
+    ------
+    ValueError
+        If a label was not seen in ``fit`` (the rows are named).
+    """
+    index = np.clip(np.searchsorted(libraries, labels), 0, len(libraries) - 1)
+    unknown = libraries[index] != labels
+    if unknown.any():
+        rows = np.flatnonzero(unknown)
+        raise ValueError(
+            f"library labels must be among those seen in fit {libraries.tolist()}, "
+            f"got {labels[rows[0]]!r} at {format_rows(rows)}."
+        )
+    return index.astype(np.int64)

@@ -12,7 +12,11 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import NonTabularOutputMixin, SequenceInputMixin
-from .._validation import AMBIGUOUS_POLICIES, format_rows
+from .._validation import (
+    AMBIGUOUS_POLICIES,
+    check_library_labels,
+    library_indices,
+)
 from ..preprocessing import SequenceOneHot
 
 __all__ = ["SequenceLibraryEncoder"]
@@ -107,14 +111,7 @@ class SequenceLibraryEncoder(
             or self.library_column not in X.columns
         ):
             return None
-        labels = X[self.library_column]
-        missing = labels.isna().to_numpy()
-        if missing.any():
-            raise ValueError(
-                f"library labels must not be missing, got None/NaN at "
-                f"{format_rows(np.flatnonzero(missing))}."
-            )
-        return labels.astype(str).to_numpy()
+        return check_library_labels(X[self.library_column])
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None) -> SequenceLibraryEncoder:
@@ -156,15 +153,7 @@ class SequenceLibraryEncoder(
                     else f"{type(X).__name__}."
                 )
             )
-        index = np.clip(np.searchsorted(self.libraries_, labels), 0, len(self.libraries_) - 1)
-        unknown = self.libraries_[index] != labels
-        if unknown.any():
-            rows = np.flatnonzero(unknown)
-            raise ValueError(
-                f"library labels must be among those seen in fit {self.libraries_.tolist()}, "
-                f"got {labels[rows[0]]!r} at {format_rows(rows)}."
-            )
-        return index.astype(np.int64)
+        return library_indices(labels, self.libraries_)
 
     def transform(self, X) -> dict[str, np.ndarray]:
         """Encode sequences.

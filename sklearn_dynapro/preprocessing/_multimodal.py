@@ -10,7 +10,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import NonTabularOutputMixin, SequenceInputMixin
-from .._validation import format_rows
+from .._validation import check_library_labels, library_indices
 from ._tokenizer import SequenceTokenizer
 
 __all__ = ["DynaProEncoder"]
@@ -119,14 +119,7 @@ class DynaProEncoder(
                 )
                 + "."
             )
-        labels = X[self.library_column]
-        missing = labels.isna().to_numpy()
-        if missing.any():
-            raise ValueError(
-                f"library labels must not be missing, got None/NaN at "
-                f"{format_rows(np.flatnonzero(missing))}."
-            )
-        return labels.astype(str).to_numpy()
+        return check_library_labels(X[self.library_column])
 
     def fit(self, X, y=None):
         """Learn the token width, feature scaling and library labels.
@@ -179,15 +172,7 @@ class DynaProEncoder(
             out["features"] = self.features_.transform(sequences).astype(np.float32)
         if self.libraries_ is not None:
             labels = self._library_labels(X)
-            index = np.searchsorted(self.libraries_, labels)
-            index = np.clip(index, 0, len(self.libraries_) - 1)
-            unknown = self.libraries_[index] != labels
-            if unknown.any():
-                rows = np.flatnonzero(unknown)
-                raise ValueError(
-                    f"library labels must be among those seen in fit {self.libraries_.tolist()}, "
-                    f"got {labels[rows[0]]!r} at {format_rows(rows)}."
-                )
+            index = library_indices(labels, self.libraries_)
             onehot = np.zeros((len(labels), len(self.libraries_)), dtype=np.float32)
             onehot[np.arange(len(labels)), index] = 1.0
             out["library"] = onehot
