@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
+from functools import partial
 
 import numpy as np
 import torch
+from skorch.callbacks import ParamMapper
+from skorch.utils import freeze_parameter, unfreeze_parameter
 
 from .._validation import format_rows
 from ..nn import DynaProNet
@@ -31,6 +35,14 @@ FAST_CPU_PARAMS: dict = {
     "module__n_heads": 8,
     "module__ffn_dim": 128,
 }
+
+
+def _backbone_schedule(net, *, frozen_epochs: int):
+    """Freeze the backbone in epochs 1 … ``frozen_epochs``, unfreeze it afterwards.
+
+    Applied at every epoch start (not once), so a fit resumed mid-way gets the right state.
+    """
+    return freeze_parameter if len(net.history) <= frozen_epochs else unfreeze_parameter
 
 
 class DynaProRegressor(SequenceNetRegressor):
@@ -84,6 +96,26 @@ class DynaProRegressor(SequenceNetRegressor):
         ``"auto"`` picks CUDA when available, else the CPU; resolved when fitting.
     verbose : int, default=0
         1 prints a table per epoch and shows a progress bar.
+    pretrained : UTRLanguageModel, str, os.PathLike, dict or None, default=None
+        Pre-trained backbone weights to fine-tune: a fitted
+        :class:`~sklearn_dynapro.pretraining.UTRLanguageModel` (or one wrapped in
+        :class:`sklearn.frozen.FrozenEstimator`), the path of a file written by its
+        ``save_backbone``, or a ``state_dict`` of a :class:`~sklearn_dynapro.nn.UTRLMBackbone`
+        (keys may carry a ``backbone.`` prefix). The network then gets a backbone
+        (``module__backbone=True``) of the pre-trained shape and vocabulary, and its weights
+        are loaded after initialisation; ``module__`` settings that contradict them
+        (``vocab_size``, i.e. the encoder's ``k``, ``backbone_dim``, ``backbone_layers``,
+        ``backbone_heads``, ``backbone_ffn``, ``position``) raise a ValueError. A bare state
+        dict does not record the number of heads: set ``module__backbone_heads`` to match.
+        :func:`~sklearn.base.clone` shares this object instead of cloning it (cloning a
+        fitted model would drop its weights); it is only read, never fitted or changed.
+        Search spaces clone their candidate values, so grid over paths or
+        ``FrozenEstimator(lm)`` values rather than bare models. A path keeps a pickled model
+        small; a fitted model is pickled along with it.
+    freeze_backbone_epochs : int, default=0
+        Train only the layers after the backbone for this many epochs (the backbone's
+        parameters get no gradient, so the optimizer leaves them unchanged), then the whole
+        network. Uses :class:`skorch.callbacks.ParamMapper`.
     **kwargs
         Any other skorch parameter (``module__…``, ``optimizer__…``, ``callbacks``, …).
 
@@ -118,6 +150,8 @@ class DynaProRegressor(SequenceNetRegressor):
         random_state=None,
         device="auto",
         verbose: int = 0,
+        pretrained=None,
+        freeze_backbone_epochs: int = 0,
         **kwargs,
     ):
         super().__init__(
@@ -139,6 +173,50 @@ class DynaProRegressor(SequenceNetRegressor):
             verbose=verbose,
             **kwargs,
         )
+        self.pretrained = pretrained
+        self.freeze_backbone_epochs = freeze_backbone_epochs
+
+    def __sklearn_clone__(self):
+        # ``pretrained`` is read-only input, not a sub-estimator: a clone of a fitted
+        # UTRLanguageModel would be unfitted, so the clone shares the original object.
+        new = super().__sklearn_clone__()
+        new.pretrained = self.pretrained
+        return new
+
+    # ------------------------------------------------------------ pre-trained backbone
+    def get_default_callbacks(self):
+        callbacks = list(super().get_default_callbacks())
+        epochs = self.freeze_backbone_epochs
+        # Invalid values are reported by initialize_module, which fit reaches right after.
+        if isinstance(epochs, numbers.Integral) and not isinstance(epochs, bool) and epochs > 0:
+            schedule = partial(_backbone_schedule, frozen_epochs=int(epochs))
+            callbacks.append(("freeze_backbone", ParamMapper("backbone.*", schedule=schedule)))
+        return callbacks
+
+    def initialize_module(self):
+        epochs = self.freeze_backbone_epochs
+        if not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or epochs < 0:
+            raise ValueError(f"freeze_backbone_epochs must be an int >= 0, got {epochs!r}.")
+        if self.pretrained is None:
+            return super().initialize_module()
+        from ..pretraining._weights import backbone_module_params, load_backbone
+
+        state, config = load_backbone(self.pretrained)
+        # The backbone's shape follows from the weights, as n_features follows from the data.
+        forced = backbone_module_params(config, self.get_params_for("module"))
+        self.module_data_params_ = {**getattr(self, "module_data_params_", {}), **forced}
+        super().initialize_module()
+        backbone = getattr(self.module_, "backbone", None)
+        if not isinstance(backbone, torch.nn.Module):
+            raise ValueError(
+                f"pretrained needs a module with a `backbone` (such as DynaProNet), got "
+                f"{type(self.module_).__name__}."
+            )
+        try:
+            backbone.load_state_dict(state)
+        except RuntimeError as exc:
+            raise ValueError(f"pretrained weights must fit the network's backbone: {exc}") from exc
+        return self
 
     # ------------------------------------------------------------------ input checks
     def _check_inputs(self, X) -> dict[str, np.ndarray]:

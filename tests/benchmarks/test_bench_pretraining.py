@@ -1,0 +1,53 @@
+"""Smoke test of benchmarks/bench_pretraining.py: a tiny run end to end, folds in-process."""
+
+import importlib
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    harness = importlib.import_module("_harness")
+    # Spawning a process per fold costs seconds of imports; the smoke test runs them here.
+    monkeypatch.setattr(harness, "run_isolated", lambda fn, *args, **kwargs: fn(*args, **kwargs))
+    threads = torch.get_num_threads()
+    yield importlib.import_module("bench_pretraining")
+    torch.set_num_threads(threads)
+    sys.modules.pop("bench_pretraining", None)
+
+
+def test_tiny_run_compares_both_arms_on_the_same_folds(bench, tmp_path, capsys):
+    csv = tmp_path / "rows.csv"
+    weights = tmp_path / "backbone.pt"
+    table = bench.main(
+        [
+            "--n", "300", "--pretrain-epochs", "1", "--epochs", "1", "--folds-to-run", "0",
+            "--threads", "1", "--n-jobs", "1", "--no-features", "--backbone-dim", "16",
+            "--backbone-layers", "1", "--backbone-heads", "2", "--backbone-ffn", "32",
+            "--csv", str(csv), "--save-backbone", str(weights),
+        ]
+    )  # fmt: skip
+    assert weights.exists()
+    rows = pd.read_csv(csv)
+    assert len(rows) == 4 and set(rows["fold"]) == {0}
+    assert set(zip(rows["train_fraction"], rows["pretrained"], strict=True)) == {
+        (0.1, True), (0.1, False), (1.0, True), (1.0, False),
+    }  # fmt: skip
+    # 5 folds of 300: 240 training rows, 10% of them; the test part is always whole.
+    n_train = rows.set_index(["train_fraction", "pretrained"])["n_train"]
+    assert n_train[(0.1, True)] == n_train[(0.1, False)] == math.ceil(0.1 * 240)
+    assert n_train[(1.0, True)] == 240 and set(rows["n_test"]) == {60}
+    for metric in ("r2_pearson", "R2", "spearman"):
+        assert rows[metric].notna().all()
+        assert metric in table.columns
+    out = capsys.readouterr().out
+    assert "train_fraction |" in out and "| dynapro_pretrained " in out
+    assert "pre-trained on" in out

@@ -1,0 +1,165 @@
+"""DynaProRegressor(pretrained=..., freeze_backbone_epochs=...): loading, freezing, clone."""
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import KFold, cross_val_score
+from skorch.callbacks import Callback
+
+from sklearn_dynapro import DynaProRegressor, make_dynapro_pipeline
+from sklearn_dynapro.datasets import load_mpra_random50
+from sklearn_dynapro.pretraining import UTRLanguageModel
+
+BACKBONE = {"d_model": 16, "n_layers": 1, "n_heads": 2, "ffn_dim": 32}
+TINY = {
+    "features": None,
+    "module__d_model": 16,
+    "module__n_layers": 1,
+    "module__n_heads": 2,
+    "module__ffn_dim": 16,
+    "optimizer": torch.optim.AdamW,
+    "lr": 3e-3,
+    "max_epochs": 2,
+    "batch_size": 64,
+    "random_state": 0,
+}
+
+
+class BackboneSnapshots(Callback):
+    """Copies of the backbone's weights when training starts and after every epoch."""
+
+    def initialize(self):
+        self.snapshots = []
+        return self
+
+    def _snap(self, net):
+        state = net.module_.backbone.state_dict()
+        self.snapshots.append({name: t.detach().clone() for name, t in state.items()})
+
+    def on_train_begin(self, net, **kwargs):
+        self._snap(net)
+
+    def on_epoch_end(self, net, **kwargs):
+        self._snap(net)
+
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def mrl():
+    X, y = load_mpra_random50()
+    return X[:300], y[:300]
+
+
+@pytest.fixture(scope="module")
+def lm(mrl):
+    return UTRLanguageModel(**BACKBONE, max_epochs=1, random_state=0).fit(mrl[0][:200])
+
+
+def same(a: dict, b: dict) -> bool:
+    return set(a) == set(b) and all(torch.equal(a[name], b[name]) for name in a)
+
+
+def fit_with_snapshots(X, y, **params):
+    snapshots = BackboneSnapshots()
+    pipe = make_dynapro_pipeline(**{**TINY, **params}, callbacks=[("snap", snapshots)])
+    return pipe.fit(X, y), snapshots.snapshots
+
+
+@pytest.mark.parametrize("form", ["model", "frozen", "path", "state_dict"])
+def test_weights_land_in_the_backbone(mrl, lm, form, tmp_path):
+    X, y = mrl
+    pretrained = {
+        "model": lm,
+        "frozen": FrozenEstimator(lm),
+        "path": tmp_path / "backbone.pt",
+        "state_dict": lm.backbone_state_dict_,
+    }[form]
+    lm.save_backbone(tmp_path / "backbone.pt")
+    extra = {"module__backbone_heads": 2} if form == "state_dict" else {}
+    pipe, snapshots = fit_with_snapshots(X, y, pretrained=pretrained, max_epochs=1, **extra)
+    module = pipe[-1].module_
+    assert module.use_backbone and module.backbone.d_model == 16
+    assert module.backbone.encoder.layers[0].self_attn.num_heads == 2
+    assert same(snapshots[0], lm.backbone_state_dict_)
+    assert not same(snapshots[-1], lm.backbone_state_dict_)  # and fine-tuning moves them
+
+
+def test_frozen_epochs_keep_the_backbone_then_train_it(mrl, lm):
+    X, y = mrl
+    pipe, snapshots = fit_with_snapshots(
+        X, y, pretrained=lm, freeze_backbone_epochs=2, max_epochs=3
+    )
+    start, epoch1, epoch2, epoch3 = snapshots
+    assert same(start, lm.backbone_state_dict_)
+    assert same(epoch1, start) and same(epoch2, start)
+    assert not same(epoch3, start)
+    # The rest of the network trained meanwhile, and the backbone is trainable at the end.
+    assert len(pipe[-1].history_) == 3
+    assert all(p.requires_grad for p in pipe[-1].module_.backbone.parameters())
+
+
+def test_freezing_without_pretraining_on_a_random_backbone(mrl):
+    X, y = mrl
+    _, snapshots = fit_with_snapshots(
+        X, y, module__backbone=True, module__backbone_dim=16, module__backbone_heads=2,
+        module__backbone_layers=1, module__backbone_ffn=16, freeze_backbone_epochs=1,
+    )  # fmt: skip
+    assert same(snapshots[0], snapshots[1]) and not same(snapshots[1], snapshots[2])
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"k": 3}, r"module__vocab_size=67 \(pretrained: 7\)"),
+        ({"module__backbone_dim": 32}, r"module__backbone_dim=32 \(pretrained: 16\)"),
+        ({"module__backbone": False}, r"module__backbone=False \(pretrained: True\)"),
+        ({"freeze_backbone_epochs": -1}, "freeze_backbone_epochs must be an int >= 0"),
+    ],
+)
+def test_mismatches_raise_value_error(mrl, lm, params, message):
+    X, y = mrl
+    with pytest.raises(ValueError, match=message):
+        make_dynapro_pipeline(**{**TINY, "pretrained": lm, **params}).fit(X[:100], y[:100])
+
+
+def test_wrong_weights_raise_value_error(mrl, lm):
+    X, y = mrl
+    bad = dict(lm.backbone_state_dict_)
+    bad["norm.weight"] = torch.ones(8)
+    with pytest.raises(ValueError, match="must fit the network's backbone"):
+        make_dynapro_pipeline(**TINY, pretrained=bad).fit(X[:100], y[:100])
+    with pytest.raises(ValueError, match="UTRLMBackbone weights"):
+        make_dynapro_pipeline(**TINY, pretrained={"w": torch.ones(2)}).fit(X[:100], y[:100])
+    with pytest.raises(TypeError, match="pretrained must be"):
+        make_dynapro_pipeline(**TINY, pretrained=3).fit(X[:100], y[:100])
+    with pytest.raises(ValueError, match="not fitted"):
+        make_dynapro_pipeline(**TINY, pretrained=UTRLanguageModel()).fit(X[:100], y[:100])
+
+
+def test_pipeline_cross_validates_and_clones_share_the_model(mrl, lm, tmp_path):
+    X, y = mrl
+    weights = {name: t.clone() for name, t in lm.backbone_state_dict_.items()}
+    pipe = make_dynapro_pipeline(**TINY, pretrained=lm, freeze_backbone_epochs=1)
+    params = pipe[-1].get_params()
+    assert params["pretrained"] is lm and params["freeze_backbone_epochs"] == 1
+    assert clone(pipe)[-1].pretrained is lm
+    scores = cross_val_score(pipe, X, y, cv=KFold(2, shuffle=True, random_state=0))
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+    # The language model is shared, never refitted or changed.
+    assert same(lm.backbone_state_dict_, weights) and len(lm.history_) == 1
+    pipe.fit(X, y)
+    path = tmp_path / "pipe.joblib"
+    joblib.dump(pipe, path)
+    np.testing.assert_array_equal(joblib.load(path).predict(X[:20]), pipe.predict(X[:20]))
+    reg = DynaProRegressor().set_params(pretrained="weights.pt", freeze_backbone_epochs=3)
+    assert reg.pretrained == "weights.pt" and reg.freeze_backbone_epochs == 3
