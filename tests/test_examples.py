@@ -15,6 +15,22 @@ EXAMPLES = Path(__file__).parents[1] / "examples"
         ("quickstart_features.py", ["--n", "600", "--n-jobs", "1"], "R2 (coefficient"),
         ("quickstart_dynapro.py", ["--n", "500", "--epochs", "1"], "held-out r2"),
         ("te_el_grouped_folds.py", ["--n", "300", "--folds", "3"], "Spearman rho"),
+        (
+            "compare_baselines.py",
+            ["--n", "300", "--folds", "2", "--epochs", "1", "--trees", "10"],
+            "identical folds",
+        ),
+        (
+            "tune_dynapro.py",
+            ["--n", "300", "--trials", "2", "--max-epochs", "3"],
+            "best parameters written",
+        ),
+        (
+            "design_utrs.py",
+            ["--n", "2000", "--designs", "2", "--steps", "5", "--population", "20",
+             "--generations", "5"],
+            "best predicted MRL",
+        ),
     ],
 )
 def test_example_runs(script, args, expected, tmp_path):
