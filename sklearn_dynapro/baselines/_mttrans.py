@@ -130,6 +130,12 @@ class MTtransRegressor(SequenceNetRegressor):
         ``"auto"`` picks CUDA when available, else the CPU; resolved when fitting.
     verbose : int, default=0
         1 prints a table per epoch and shows a progress bar.
+    checkpoint_dir : str, path-like or None, default=None
+        Save the whole training state after every epoch so an interrupted or killed fit can
+        be resumed (see :class:`~sklearn_dynapro.models.SequenceNetRegressor`).
+    resume : {"auto", True, False}, default="auto"
+        What ``fit`` does with a checkpoint already in ``checkpoint_dir`` (see
+        :class:`~sklearn_dynapro.models.SequenceNetRegressor`).
     **kwargs
         Any other skorch parameter (``module__…``, ``optimizer__…``, ``callbacks``, …).
 

@@ -3,13 +3,15 @@
 Target standardisation, seeding inside a private random state, early stopping on a seeded
 validation split carved from the training data, learning-rate schedules, the optimizer's
 momentum / weight decay, mixed precision on CUDA, ``device="auto"`` and batched prediction
-in input order. Subclasses say what their input looks like (``_check_inputs``) and which
-network sizes follow from the data (``_data_module_params``).
+in input order, and per-epoch checkpoints from which an interrupted fit resumes
+(``checkpoint_dir``, see ``_checkpoint.py``). Subclasses say what their input looks like
+(``_check_inputs``) and which network sizes follow from the data (``_data_module_params``).
 """
 
 from __future__ import annotations
 
 import inspect
+import os
 import secrets
 import warnings
 
@@ -21,6 +23,14 @@ from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
 from .._validation import check_target, format_rows
+from ._checkpoint import (
+    CHECKPOINT_FILE,
+    EpochCheckpoint,
+    describe_mismatch,
+    fingerprint,
+    load_checkpoint,
+    restore_training_state,
+)
 
 __all__ = ["SequenceNetRegressor", "check_finite_rows"]
 
@@ -93,6 +103,23 @@ class SequenceNetRegressor(NeuralNetRegressor):
         ``"auto"`` picks CUDA when available, else the CPU; resolved when fitting.
     verbose : int, default=0
         1 prints a table per epoch and shows a progress bar.
+    checkpoint_dir : str, path-like or None, default=None
+        Folder where the whole training state (weights, optimizer, learning-rate schedule,
+        early stopping, history, random state) is saved after every epoch, atomically, so a
+        fit that is interrupted or killed can be resumed; see ``resume``. The folder is made
+        if needed and holds one file, ``checkpoint.pt``. Give each concurrent fit its own
+        folder (estimators cloned by cross-validation share it, each fold overwriting it).
+    resume : {"auto", True, False}, default="auto"
+        What ``fit`` does with a checkpoint already in ``checkpoint_dir``. ``"auto"``:
+        resume from it when it was written by a fit of this estimator class with the same
+        parameters on the same data (same samples, same values), else warn and start
+        afresh, overwriting it. ``True``: resume, or raise if there is no checkpoint
+        (:class:`FileNotFoundError`) or it does not match (:class:`ValueError`). ``False``:
+        start afresh. A resumed fit goes on from the epoch after the checkpoint up to the
+        same ``max_epochs``, with the schedule, early stopping and random state where they
+        were, so it ends as an uninterrupted fit would (bit for bit on a CPU, for networks
+        whose batches are drawn from torch's global generator); a checkpoint of a finished
+        fit gives the finished model back without training.
     **kwargs
         Any other skorch parameter (``module__…``, ``optimizer__…``, ``callbacks``, …).
 
@@ -105,7 +132,10 @@ class SequenceNetRegressor(NeuralNetRegressor):
     n_outputs_ : int
         Number of target columns.
     seed_ : int
-        The seed training used.
+        The seed training used (a resumed fit takes the checkpoint's).
+    resumed_from_epoch_ : int
+        Epochs restored from ``checkpoint_dir`` at the start of the last fit (0 when it
+        trained from scratch).
     history_ : skorch.History
         Per-epoch losses and timings.
     """
@@ -129,6 +159,8 @@ class SequenceNetRegressor(NeuralNetRegressor):
         random_state=None,
         device="auto",
         verbose: int = 0,
+        checkpoint_dir: str | os.PathLike | None = None,
+        resume: bool | str = "auto",
         **kwargs,
     ):
         kwargs.setdefault("train_split", None)
@@ -151,6 +183,8 @@ class SequenceNetRegressor(NeuralNetRegressor):
         self.aux_loss_weight = aux_loss_weight
         self.amp = amp
         self.random_state = random_state
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
 
     # ------------------------------------------------------------ what subclasses define
     def _check_inputs(self, X):
@@ -204,6 +238,9 @@ class SequenceNetRegressor(NeuralNetRegressor):
             )
         if self.lr_schedule is not None:
             callbacks.append(("lr_schedule", self._make_scheduler()))
+        if getattr(self, "checkpoint_dir", None) is not None:
+            # After early stopping and the scheduler, so it saves their updated state.
+            callbacks.append(("epoch_checkpoint", EpochCheckpoint(self.checkpoint_dir)))
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks
@@ -238,6 +275,16 @@ class SequenceNetRegressor(NeuralNetRegressor):
         if training and self.aux_loss_weight and aux is not None:
             loss = loss + self.aux_loss_weight * aux
         return loss
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # Every callback has begun (early stopping reset, scheduler built): restore a
+        # checkpoint now and train only the epochs it still lacks.
+        state = vars(self).pop("_resume_state_", None)
+        if state is not None:
+            restore_training_state(self, state)
+            if epochs is None:
+                epochs = 0 if state["finished"] else max(0, self.max_epochs - state["epoch"])
+        return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
     def infer(self, x, **fit_params):
         if self.amp and str(self.device).startswith("cuda"):
@@ -285,10 +332,56 @@ class SequenceNetRegressor(NeuralNetRegressor):
             self.seed_ = secrets.randbelow(2**31)  # fresh entropy; leaves numpy's state alone
         else:
             self.seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
-        with _private_rng():
-            torch.manual_seed(self.seed_)
-            super().fit(data, y_std, **fit_params)
+        state = self._checkpoint_to_resume(data, y_arr)
+        self.resumed_from_epoch_ = 0 if state is None else int(state["epoch"])
+        if state is not None:
+            self.seed_ = state["seed"]  # the split and initialisation of the first run
+        self._resume_state_ = state
+        try:
+            with _private_rng():
+                torch.manual_seed(self.seed_)
+                super().fit(data, y_std, **fit_params)
+        finally:
+            vars(self).pop("_resume_state_", None)
         return self
+
+    def _checkpoint_to_resume(self, data, y: np.ndarray) -> dict | None:
+        """Fingerprint this fit and read the checkpoint to resume from, per ``resume``."""
+        if not (self.resume is True or self.resume is False or self.resume == "auto"):
+            raise ValueError(f"resume must be 'auto', True or False, got {self.resume!r}.")
+        if self.checkpoint_dir is None:
+            return None
+        if not isinstance(self.checkpoint_dir, str | os.PathLike):
+            raise TypeError(
+                "checkpoint_dir must be None, a str or a path-like, got "
+                f"{type(self.checkpoint_dir).__name__}."
+            )
+        self._checkpoint_fingerprint_ = fingerprint(self, data, y)
+        if self.resume is False or (self.warm_start and self.initialized_):
+            return None  # warm_start goes on from the weights in memory instead
+        where = os.path.join(os.fspath(self.checkpoint_dir), CHECKPOINT_FILE)
+        try:
+            state = load_checkpoint(self.checkpoint_dir)
+        except ValueError as exc:
+            if self.resume is True:
+                raise
+            warnings.warn(f"{exc} Training from scratch and overwriting it.", stacklevel=3)
+            return None
+        if state is None:
+            if self.resume is True:
+                raise FileNotFoundError(f"resume=True needs a checkpoint, got none at {where!r}.")
+            return None
+        reason = describe_mismatch(state["fingerprint"], self._checkpoint_fingerprint_)
+        if reason is None:
+            return state
+        if self.resume is True:
+            raise ValueError(f"The checkpoint {where!r} cannot be resumed: {reason}.")
+        warnings.warn(
+            f"Not resuming from {where!r} ({reason}); training from scratch and overwriting it.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
 
     def predict(self, X) -> np.ndarray:
         """Predict in input order, in batches of ``batch_size``.

@@ -96,6 +96,12 @@ class DynaProRegressor(SequenceNetRegressor):
         ``"auto"`` picks CUDA when available, else the CPU; resolved when fitting.
     verbose : int, default=0
         1 prints a table per epoch and shows a progress bar.
+    checkpoint_dir : str, path-like or None, default=None
+        Save the whole training state after every epoch so an interrupted or killed fit can
+        be resumed (see :class:`~sklearn_dynapro.models.SequenceNetRegressor`).
+    resume : {"auto", True, False}, default="auto"
+        What ``fit`` does with a checkpoint already in ``checkpoint_dir`` (see
+        :class:`~sklearn_dynapro.models.SequenceNetRegressor`).
     pretrained : UTRLanguageModel, str, os.PathLike, dict or None, default=None
         Pre-trained backbone weights to fine-tune: a fitted
         :class:`~sklearn_dynapro.pretraining.UTRLanguageModel` (or one wrapped in
@@ -129,6 +135,8 @@ class DynaProRegressor(SequenceNetRegressor):
         Number of target columns.
     history_ : skorch.History
         Per-epoch losses and timings.
+    resumed_from_epoch_ : int
+        Epochs restored from ``checkpoint_dir`` by the last fit (0 when trained from scratch).
     """
 
     def __init__(

@@ -19,7 +19,14 @@ from ._groups import sequence_groups
 from ._params import jsonable_params, resolve_params, save_params
 from ._space import DynaProSearchSpace
 
-__all__ = ["CVPruningCallback", "best_params", "make_storage", "tune_dynapro", "write_best_params"]
+__all__ = [
+    "CVPruningCallback",
+    "best_params",
+    "fail_dead_trials",
+    "make_storage",
+    "tune_dynapro",
+    "write_best_params",
+]
 
 #: Reported steps reserved per inner fold: epoch e of fold k is step k * FOLD_STRIDE + e.
 FOLD_STRIDE = 10_000
@@ -172,6 +179,57 @@ def make_storage(storage):
     return JournalStorage(JournalFileBackend(str(path)))
 
 
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine still runs (True when that cannot be told)."""
+    if os.name != "posix":  # os.kill(pid, 0) would send CTRL_C_EVENT on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def fail_dead_trials(study: optuna.Study) -> list[int]:
+    """Mark failed the running trials whose worker process on this machine has died.
+
+    A journal storage has no heartbeats, so a trial whose worker was killed (``kill -9``, out
+    of memory, a crashed machine) stays RUNNING for ever. Trials record their worker as
+    ``host:pid`` (user attribute ``worker``); a RUNNING trial of this host whose process no
+    longer exists is told :attr:`~optuna.trial.TrialState.FAIL`, and its setting is queued
+    again once (the retry records ``retry_of``), as a database storage's heartbeat does.
+    Trials of live processes, of other machines and without a worker are left alone; a
+    storage with heartbeats is left to them.
+
+    Parameters
+    ----------
+    study : optuna.Study
+        A study run by :func:`tune_dynapro`.
+
+    Returns
+    -------
+    numbers : list of int
+        Numbers of the trials marked failed.
+    """
+    heartbeat = getattr(study._storage, "get_heartbeat_interval", None)
+    if callable(heartbeat) and heartbeat() is not None:
+        return []
+    host, failed = socket.gethostname(), []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker_host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+        if worker_host != host or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        if _pid_alive(int(pid)):
+            continue
+        study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+        failed.append(trial.number)
+        if "retry_of" not in trial.user_attrs:
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+    return failed
+
+
 def _check_positive_int(name: str, value, *, minimum: int = 1, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
@@ -193,6 +251,12 @@ def _open_study(storage, study_name: str, seed: int, pruner, scoring: str, inner
         raise ValueError(
             f"The study {study_name!r} must maximise its score, got direction {study.direction}."
         )
+    n_existing = len(study.get_trials(deepcopy=False))
+    if n_existing:
+        # The seeded sampler would start its stream again and propose the settings the
+        # study has already tried: give a resumed study a stream of its own.
+        state = np.random.SeedSequence([seed, n_existing]).generate_state(1)[0]
+        study.sampler = optuna.samplers.TPESampler(seed=int(state))
     # A resumed study must go on with the score and folds it started with.
     for key, value in (("scoring", scoring), ("inner_folds", inner_folds)):
         stored = study.user_attrs.get(key)
@@ -241,6 +305,15 @@ def tune_dynapro(
     study together. The sampler is :class:`~optuna.samplers.TPESampler` seeded with ``seed``:
     give each parallel worker its own seed, or they propose the same first settings.
 
+    Resuming: finished trials are kept, so rerunning a killed command goes on from them.
+    ``n_trials`` counts the trials of this call (additional ones), ``max_trials`` the
+    finished trials of the whole study, so a rerun with the same ``max_trials`` stops where
+    the study was meant to. A resumed study draws from a sampler stream of its own (seeded
+    by ``seed`` and the number of trials so far), so it does not propose the earlier
+    settings again. Trials left RUNNING by a dead worker of this machine are marked failed
+    and their setting is retried once (:func:`fail_dead_trials`); database storages do the
+    same through heartbeats.
+
     Parameters
     ----------
     X : array-like of shape (n_samples,) or DataFrame
@@ -262,7 +335,8 @@ def tune_dynapro(
     inner_folds : int, default=3
         Folds of the inner cross-validation.
     n_trials : int or None, default=20
-        Trials this call runs (``None``: until ``max_trials`` or ``timeout``).
+        Trials this call runs, on top of those already in the study (``None``: until
+        ``max_trials`` or ``timeout``).
     max_trials : int or None, default=None
         Stop once the study holds this many finished (complete or pruned) trials, counting
         those of earlier runs and of other workers: rerunning an interrupted command with
@@ -326,10 +400,10 @@ def tune_dynapro(
     from ..models import make_dynapro_pipeline
 
     def objective(trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker", worker)  # first, so fail_dead_trials can judge it
         params = {**fixed, **space.suggest(trial)}
         recorded = {k: v for k, v in params.items() if k != "n_jobs"}
         trial.set_user_attr("pipeline_params", jsonable_params(recorded))
-        trial.set_user_attr("worker", worker)
         pipeline = make_dynapro_pipeline(
             **resolve_params(params),
             random_state=seed,
@@ -343,6 +417,7 @@ def tune_dynapro(
         return float(np.mean(scores))
 
     study = _open_study(storage, study_name, seed, pruner, scoring, inner_folds)
+    fail_dead_trials(study)
     budget = math.inf if n_trials is None else n_trials
     callbacks = []
     if max_trials is not None:

@@ -1,0 +1,226 @@
+"""Per-epoch checkpoints: an interrupted or killed fit resumes where it stopped."""
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from skorch.callbacks import Callback
+
+from sklearn_dynapro import DynaProRegressor, make_dynapro_pipeline
+from sklearn_dynapro.baselines import FramePoolRegressor, MTtransRegressor, OptimusRegressor
+from sklearn_dynapro.datasets import load_mpra_random50
+from sklearn_dynapro.models._checkpoint import CHECKPOINT_FILE, load_checkpoint
+
+# Tiny network; the one-cycle schedule and AdamW make the resumed state non-trivial.
+TINY = {
+    "features": None,
+    "module__d_model": 16,
+    "module__n_layers": 1,
+    "module__n_heads": 2,
+    "module__ffn_dim": 16,
+    "optimizer": torch.optim.AdamW,
+    "lr": 3e-3,
+    "lr_schedule": "onecycle",
+    "max_epochs": 4,
+    "batch_size": 64,
+    "random_state": 0,
+}
+
+
+@pytest.fixture(scope="module")
+def mrl():
+    X, y = load_mpra_random50()
+    return X[:240], y[:240]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(mrl, tmp_path_factory):
+    """Four epochs straight through, with and without a checkpoint folder."""
+    X, y = mrl
+    plain = make_dynapro_pipeline(**TINY).fit(X, y)
+    folder = tmp_path_factory.mktemp("full")
+    checkpointed = make_dynapro_pipeline(**TINY, checkpoint_dir=folder).fit(X, y)
+    return plain, checkpointed, folder
+
+
+class InterruptAtEpoch(Callback):
+    """Press Ctrl-C as epoch ``epoch`` (1-based) begins."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_begin(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+def losses(pipeline):
+    return [(row["train_loss"], row["valid_loss"]) for row in pipeline[-1].history]
+
+
+def test_checkpoints_change_nothing_and_mark_the_end(mrl, uninterrupted):
+    X, _ = mrl
+    plain, checkpointed, folder = uninterrupted
+    np.testing.assert_array_equal(checkpointed.predict(X[:60]), plain.predict(X[:60]))
+    assert losses(checkpointed) == losses(plain)
+    assert sorted(os.listdir(folder)) == [CHECKPOINT_FILE]  # no temporary file left over
+    state = load_checkpoint(folder)
+    assert state["epoch"] == 4 and state["finished"] is True
+    assert state["fingerprint"]["n_samples"] == len(X)
+    assert "checkpoint_dir" not in state["fingerprint"]["params"]
+    copy = pickle.loads(pickle.dumps(checkpointed))
+    np.testing.assert_array_equal(copy.predict(X[:10]), plain.predict(X[:10]))
+
+
+def test_interrupted_fit_resumes_to_the_uninterrupted_model(mrl, uninterrupted, tmp_path):
+    X, y = mrl
+    _, full, _ = uninterrupted
+    stop = [("stop", InterruptAtEpoch(3))]
+    interrupted = make_dynapro_pipeline(**TINY, checkpoint_dir=tmp_path, callbacks=stop)
+    with pytest.warns(UserWarning, match="interrupted in epoch 3 of 4.*checkpoint of epoch 2"):
+        interrupted.fit(X, y)  # skorch ends training on KeyboardInterrupt; the model is usable
+    assert np.isfinite(interrupted.predict(X[:20])).all()
+    state = load_checkpoint(tmp_path)
+    assert (state["epoch"], state["finished"]) == (2, False)
+
+    resumed = make_dynapro_pipeline(**TINY, checkpoint_dir=tmp_path).fit(X, y)
+    assert resumed[-1].resumed_from_epoch_ == 2
+    assert len(resumed[-1].history) == 4
+    # Same schedule position, optimizer moments, early-stopping state and random stream.
+    assert losses(resumed) == losses(full)
+    np.testing.assert_allclose(resumed.predict(X[:60]), full.predict(X[:60]), rtol=0, atol=1e-6)
+    assert load_checkpoint(tmp_path)["finished"] is True
+
+
+def test_finished_checkpoint_gives_the_model_back_without_training(mrl, tmp_path):
+    X, y = mrl
+    # lr=0 keeps the validation loss flat, so early stopping (patience 1) ends epoch 2.
+    params = {**TINY, "lr_schedule": None, "lr": 0.0, "patience": 1, "max_epochs": 6}
+    first = make_dynapro_pipeline(**params, checkpoint_dir=tmp_path).fit(X, y)
+    assert len(first[-1].history) == 2
+    state = load_checkpoint(tmp_path)
+    assert (state["epoch"], state["finished"]) == (2, True)
+    again = make_dynapro_pipeline(**params, checkpoint_dir=tmp_path, resume=True).fit(X, y)
+    assert again[-1].resumed_from_epoch_ == 2 and len(again[-1].history) == 2
+    np.testing.assert_array_equal(again.predict(X[:30]), first.predict(X[:30]))
+
+
+def test_mismatched_checkpoint_is_refused_or_replaced(mrl, uninterrupted, tmp_path):
+    X, y = mrl
+    _, _, folder = uninterrupted
+    strict = {**TINY, "checkpoint_dir": folder, "resume": True}
+    with pytest.raises(ValueError, match="written for 240 training samples, got 200"):
+        make_dynapro_pipeline(**strict).fit(X[:200], y[:200])
+    with pytest.raises(ValueError, match=r"different training data \(X or y differ\)"):
+        make_dynapro_pipeline(**strict).fit(X, y[::-1])
+    with pytest.raises(ValueError, match=r"other parameters: lr=0\.003 \(now 0\.01\)"):
+        make_dynapro_pipeline(**{**strict, "lr": 1e-2}).fit(X, y)
+    with pytest.raises(FileNotFoundError, match="resume=True needs a checkpoint"):
+        make_dynapro_pipeline(**{**strict, "checkpoint_dir": tmp_path}).fit(X, y)
+    assert os.listdir(tmp_path) == []
+
+    # resume="auto" trains from scratch on other data and overwrites the checkpoint.
+    (tmp_path / CHECKPOINT_FILE).write_bytes((folder / CHECKPOINT_FILE).read_bytes())
+    params = {**TINY, "max_epochs": 1, "checkpoint_dir": tmp_path}
+    with pytest.warns(UserWarning, match="Not resuming .*240 training samples, got 200"):
+        other = make_dynapro_pipeline(**params).fit(X[:200], y[:200])
+    assert other[-1].resumed_from_epoch_ == 0
+    assert load_checkpoint(tmp_path)["fingerprint"]["n_samples"] == 200
+    fresh = make_dynapro_pipeline(**params, resume=False).fit(X[:200], y[:200])
+    assert fresh[-1].resumed_from_epoch_ == 0
+
+    (tmp_path / CHECKPOINT_FILE).write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="must be a training checkpoint"):
+        make_dynapro_pipeline(**{**params, "resume": True}).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"resume": "yes"}, ValueError, "resume must be 'auto', True or False, got 'yes'"),
+        ({"checkpoint_dir": 3}, TypeError, "checkpoint_dir must be None, a str or a path-like"),
+    ],
+)
+def test_bad_checkpoint_parameters(mrl, params, error, match):
+    X, y = mrl
+    with pytest.raises(error, match=match):
+        make_dynapro_pipeline(**{**TINY, **params}).fit(X[:20], y[:20])
+
+
+@pytest.mark.parametrize(
+    "estimator", [DynaProRegressor, OptimusRegressor, FramePoolRegressor, MTtransRegressor]
+)
+def test_every_neural_estimator_takes_the_checkpoint_parameters(estimator, tmp_path):
+    model = estimator(checkpoint_dir=tmp_path, resume=False)
+    params = model.get_params()
+    assert params["checkpoint_dir"] == tmp_path and params["resume"] is False
+    twin = clone(model)
+    assert twin.checkpoint_dir == tmp_path and twin.resume is False
+    assert estimator().get_params()["checkpoint_dir"] is None
+
+
+CHILD = """
+import time
+
+import torch
+from skorch.callbacks import Callback
+
+from sklearn_dynapro import make_dynapro_pipeline
+from sklearn_dynapro.datasets import load_mpra_random50
+
+
+class Slow(Callback):  # leaves time to kill the process between two epochs
+    def on_epoch_end(self, net, **kwargs):
+        time.sleep(0.3)
+
+
+X, y = load_mpra_random50()
+params = {params!r}
+params["optimizer"] = torch.optim.AdamW
+make_dynapro_pipeline(**params, callbacks=[("slow", Slow())]).fit(X[:240], y[:240])
+"""
+
+
+def test_killed_process_resumes_from_its_last_checkpoint(mrl, tmp_path):
+    X, y = mrl
+    params = {**TINY, "max_epochs": 8, "checkpoint_dir": str(tmp_path / "ckpt")}
+    script = tmp_path / "child.py"
+    shown = {k: v for k, v in params.items() if k != "optimizer"}
+    script.write_text(textwrap.dedent(CHILD.format(params=shown)))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    child = subprocess.Popen([sys.executable, str(script)], env=env, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 90
+        state = None
+        while time.monotonic() < deadline and child.poll() is None:
+            state = load_checkpoint(params["checkpoint_dir"])
+            if state is not None and state["epoch"] >= 2:
+                break
+            time.sleep(0.05)
+        assert child.poll() is None, child.stderr.read().decode()
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == -signal.SIGKILL
+    state = load_checkpoint(params["checkpoint_dir"])  # intact despite the kill
+    epoch = state["epoch"]
+    assert 2 <= epoch < 8 and not state["finished"]
+
+    resumed = make_dynapro_pipeline(**params, resume=True).fit(X, y)
+    assert resumed[-1].resumed_from_epoch_ == epoch
+    assert len(resumed[-1].history) == 8
+    assert np.isfinite(resumed.predict(X[:30])).all()
+    full = make_dynapro_pipeline(**{**params, "checkpoint_dir": None}).fit(X, y)
+    # The killed process ran the same code on one thread: the same run, epoch for epoch.
+    np.testing.assert_allclose(losses(resumed), losses(full), rtol=1e-6)
+    np.testing.assert_allclose(resumed.predict(X[:30]), full.predict(X[:30]), atol=1e-5)
