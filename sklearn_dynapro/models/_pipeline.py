@@ -13,7 +13,7 @@ __all__ = ["make_dynapro_pipeline"]
 def make_dynapro_pipeline(
     *,
     max_len: int | None = None,
-    k: int = 1,
+    k: int | None = None,
     features="biophysical",
     library_column: str | None = None,
     sequence_column: str = "sequence",
@@ -27,7 +27,9 @@ def make_dynapro_pipeline(
     Parameters
     ----------
     max_len, k, features, library_column, sequence_column, truncate, ambiguous, n_jobs
-        Passed to :class:`~sklearn_dynapro.preprocessing.DynaProEncoder`.
+        Passed to :class:`~sklearn_dynapro.preprocessing.DynaProEncoder`. ``k=None`` takes
+        the token size of a ``pretrained`` language model (possibly in a ``FrozenEstimator``),
+        else 1.
     **regressor_params
         Passed to :class:`~sklearn_dynapro.DynaProRegressor` (for example
         ``module__n_layers=2``, ``max_epochs=30``, ``random_state=0`` or ``**FAST_CPU_PARAMS``).
@@ -39,6 +41,11 @@ def make_dynapro_pipeline(
         Takes sequences (or a DataFrame with the sequence and library columns) and predicts
         one value per input, in input order. Grid keys look like ``model__module__n_layers``.
     """
+    if k is None:
+        pretrained = regressor_params.get("pretrained")
+        # FrozenEstimator keeps the language model in ``estimator``.
+        pretrained = getattr(pretrained, "estimator", pretrained)
+        k = getattr(pretrained, "k", 1)
     encoder = DynaProEncoder(
         max_len=max_len,
         k=k,

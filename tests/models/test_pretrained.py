@@ -163,3 +163,12 @@ def test_pipeline_cross_validates_and_clones_share_the_model(mrl, lm, tmp_path):
     np.testing.assert_array_equal(joblib.load(path).predict(X[:20]), pipe.predict(X[:20]))
     reg = DynaProRegressor().set_params(pretrained="weights.pt", freeze_backbone_epochs=3)
     assert reg.pretrained == "weights.pt" and reg.freeze_backbone_epochs == 3
+
+
+def test_pipeline_takes_k_from_the_language_model(mrl):
+    X, _ = mrl
+    lm3 = UTRLanguageModel(**BACKBONE, k=3, max_epochs=1, random_state=0).fit(X[:100])
+    assert make_dynapro_pipeline(pretrained=lm3)[0].k == 3
+    assert make_dynapro_pipeline(pretrained=FrozenEstimator(lm3))[0].k == 3
+    assert make_dynapro_pipeline(pretrained=lm3, k=1)[0].k == 1  # explicit k wins
+    assert make_dynapro_pipeline()[0].k == 1
