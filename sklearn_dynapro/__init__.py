@@ -20,15 +20,29 @@ _LAZY = {
     "FAST_CPU_PARAMS": ".models",
     "DynaProRegressor": ".models",
     "make_dynapro_pipeline": ".models",
+    "UTRLanguageModel": ".pretraining",
+    "SeedEnsembleRegressor": ".uncertainty",
+    "iter_predictions": ".streaming",
+    "predict_chunked": ".streaming",
+    "predict_file": ".streaming",
+    "load": ".persistence",
+    "save": ".persistence",
 }
 
 __all__ = [
     "FAST_CPU_PARAMS",
     "DynaProRegressor",
+    "SeedEnsembleRegressor",
+    "UTRLanguageModel",
     "__version__",
     "check_sequences",
     "check_target",
+    "iter_predictions",
+    "load",
     "make_dynapro_pipeline",
+    "predict_chunked",
+    "predict_file",
+    "save",
 ]
 
 

@@ -77,7 +77,15 @@ def _column_values(X, sequence_column: str | int | None) -> np.ndarray:
                 f"sequence_column must be one of the DataFrame's columns {list(X.columns)}, "
                 f"got {sequence_column!r}."
             )
-        return X[sequence_column].to_numpy(dtype=object)
+        column = X[sequence_column]
+        if isinstance(column, pd.DataFrame):
+            # Duplicate column names select several columns; say so rather than report the
+            # rows as non-strings.
+            raise ValueError(
+                f"sequence_column must name a single column, got {sequence_column!r}, which "
+                f"names {column.shape[1]} columns of the DataFrame."
+            )
+        return column.to_numpy(dtype=object)
     if isinstance(X, pd.Series):
         return X.to_numpy(dtype=object)
     if not hasattr(X, "__len__") and not hasattr(X, "__array__"):
@@ -86,6 +94,9 @@ def _column_values(X, sequence_column: str | int | None) -> np.ndarray:
         else:
             raise TypeError(f"X must be a 1-D array-like of sequences, got {type(X).__name__}.")
     arr = np.asarray(X, dtype=object)
+    if arr.ndim == 0:
+        # A dict, set, sparse matrix or other object numpy cannot see as a sequence of rows.
+        raise TypeError(f"X must be a 1-D array-like of sequences, got {type(X).__name__}.")
     if arr.ndim == 2 and arr.shape[1] == 1:
         # A single column as produced by ColumnTransformer / 2-D slicing.
         arr = arr[:, 0]
@@ -151,14 +162,17 @@ def check_sequences(
     Raises
     ------
     TypeError
-        If ``X`` is a bare string or holds non-string values.
+        If ``X`` is a bare string, not array-like, or holds non-string values.
     ValueError
         If any sequence is missing, empty, contains whitespace, digits, other
-        non-nucleotide or non-ASCII characters, is too long or too short. The message
-        names the offending rows and the problem.
+        non-nucleotide or non-ASCII characters, is too long or too short (the message
+        names the offending rows and the problem), or if ``max_len < min_len``.
     """
     if ambiguous not in AMBIGUOUS_POLICIES:
         raise ValueError(f"ambiguous must be one of {AMBIGUOUS_POLICIES}, got {ambiguous!r}.")
+    if max_len is not None and max_len < min_len:
+        # No sequence could pass, and truncate=True would cut them below min_len.
+        raise ValueError(f"max_len must be at least min_len={min_len}, got {max_len}.")
     values = _column_values(X, sequence_column)
     if values.shape[0] == 0:
         raise ValueError("X must contain at least one sequence, got 0 rows.")
@@ -251,17 +265,27 @@ def check_target(y, n_samples: int | None = None) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``y`` is not numeric, has the wrong number of dimensions or rows, or holds
-        NaN or infinite values (the rows are named).
+        If ``y`` is None, not real-valued, has the wrong number of dimensions, rows or no
+        columns, or holds NaN or infinite values (the rows are named).
     """
+    if y is None:
+        raise ValueError("y must be an array-like of numeric targets, got None.")
     if isinstance(y, pd.DataFrame | pd.Series):
         y = y.to_numpy()
     try:
-        arr = np.asarray(y, dtype=np.float64)
+        raw = np.asarray(y)
+        # float64 conversion would silently drop an imaginary part (numpy only warns).
+        is_complex = raw.dtype.kind == "c"
+        arr = raw if is_complex else np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"y must be numeric, got values that are not: {exc}.") from None
-    if arr.ndim not in (1, 2):
-        raise ValueError(f"y must be 1-D or 2-D, got an array of shape {arr.shape}.")
+        reason = str(exc).rstrip(".")
+        raise ValueError(f"y must be numeric, got values that are not: {reason}.") from None
+    if is_complex:
+        raise ValueError("y must be real numbers, got complex values.")
+    if arr.ndim not in (1, 2) or (arr.ndim == 2 and arr.shape[1] == 0):
+        raise ValueError(
+            f"y must be 1-D or 2-D with at least one column, got an array of shape {arr.shape}."
+        )
     if n_samples is not None and arr.shape[0] != n_samples:
         raise ValueError(
             f"X and y must have the same number of rows, got {n_samples} sequences and "

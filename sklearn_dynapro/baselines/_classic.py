@@ -8,9 +8,42 @@ from sklearn.linear_model import RidgeCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .._validation import check_target
 from ..features import CaoFeatures, KmerFeatures
 
 __all__ = ["make_kmer_baseline", "make_rf_baseline"]
+
+
+class _TargetCheckedPipeline(Pipeline):
+    """A :class:`~sklearn.pipeline.Pipeline` that checks ``y`` like the neural estimators do.
+
+    scikit-learn's regressors report NaN/infinite targets and X/y length mismatches without
+    naming rows ("Input y contains NaN."); checking ``y`` with :func:`check_target` before any
+    step runs names them, and fails before the (slow) folding of the feature step. The
+    original ``y`` is passed on unchanged.
+    """
+
+    def fit(self, X, y=None, **params):
+        """Check ``y`` (when given), then fit every step as :meth:`Pipeline.fit` does.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or DataFrame
+            Sequences, or a DataFrame with the sequence column.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets) or None
+            Finite numeric targets.
+        **params : dict
+            Passed to :meth:`Pipeline.fit`.
+
+        Returns
+        -------
+        self : Pipeline
+            The fitted pipeline.
+        """
+        # A bare string is left to the first step, which explains that a list is needed.
+        if y is not None and not isinstance(X, str | bytes):
+            check_target(y, n_samples=len(X) if hasattr(X, "__len__") else None)
+        return super().fit(X, y, **params)
 
 
 def make_rf_baseline(
@@ -54,9 +87,9 @@ def make_rf_baseline(
     -------
     pipeline : sklearn.pipeline.Pipeline
         ``Pipeline([("features", CaoFeatures), ("model", RandomForestRegressor)])`` taking
-        raw sequences.
+        raw sequences; its ``fit`` names the rows of NaN or infinite targets.
     """
-    return Pipeline(
+    return _TargetCheckedPipeline(
         [
             ("features", CaoFeatures(n_jobs=n_jobs, sequence_column=sequence_column)),
             (
@@ -98,11 +131,12 @@ def make_kmer_baseline(
     Returns
     -------
     pipeline : sklearn.pipeline.Pipeline
-        ``Pipeline([("kmers", KmerFeatures), ("scale", StandardScaler), ("model", RidgeCV)])``.
+        ``Pipeline([("kmers", KmerFeatures), ("scale", StandardScaler), ("model", RidgeCV)])``;
+        its ``fit`` names the rows of NaN or infinite targets.
     """
     if alphas is None:
         alphas = np.logspace(-1, 5, 13)
-    return Pipeline(
+    return _TargetCheckedPipeline(
         [
             (
                 "kmers",

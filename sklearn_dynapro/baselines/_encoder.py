@@ -180,6 +180,26 @@ class SequenceLibraryEncoder(
             "library": self._library_index(X, n),
         }
 
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the encoded columns: the one-hot channels, then ``length`` and ``library``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; the names do not depend on the input's.
+
+        Returns
+        -------
+        names : ndarray of shape (4 * max_len_ + 2,), dtype object
+            ``"A_-d"`` … ``"T_-d"`` as in
+            :meth:`~sklearn_dynapro.preprocessing.SequenceOneHot.get_feature_names_out`, in
+            the order of the ``"onehot"`` output flattened, then ``"length"`` and ``"library"``.
+        """
+        check_is_fitted(self, "onehot_")
+        return np.asarray(
+            [*self.onehot_.get_feature_names_out(), "length", "library"], dtype=object
+        )
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = []

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,16 @@ _SUFFIX_TO_FORMAT = {
 # "5'UTR", "UTR_5" and "Sequence" are recognised too.
 _SEQUENCE_NAMES = ("sequence", "seq", "utr", "utr5", "5utr")
 _GZIP_MAGIC = b"\x1f\x8b"
+# What reading a file that is not UTF-8 text in the expected format raises from the codecs,
+# gzip/zlib and pandas' parser; turned into one ValueError that names the file.
+_UNREADABLE = (
+    UnicodeDecodeError,
+    pd.errors.ParserError,
+    pd.errors.ParserWarning,
+    gzip.BadGzipFile,
+    EOFError,
+    zlib.error,
+)
 
 
 def _normalise_name(name) -> str:
@@ -111,7 +123,13 @@ def _pick_column(columns: list, requested, candidates: tuple[str, ...], what: st
 def _read_table(
     path: Path, fmt: str, compressed: bool, sequence_column, target_column, id_column
 ) -> tuple[pd.DataFrame, pd.Series | None]:
-    options = {"sep": "," if fmt == "csv" else "\t", "compression": "gzip" if compressed else None}
+    # index_col=False: never take the first column as the row index, which pandas otherwise
+    # does silently when every data row has one field more than the header.
+    options = {
+        "sep": "," if fmt == "csv" else "\t",
+        "compression": "gzip" if compressed else None,
+        "index_col": False,
+    }
     try:
         columns = list(pd.read_csv(path, nrows=0, **options).columns)
     except pd.errors.EmptyDataError:
@@ -148,8 +166,12 @@ def _read_table(
     # Sequences and ids are read as raw text, without NA parsing: the sequence "NA" stays a
     # sequence, an empty field stays "" (reported as empty by the estimators), and an id
     # such as "0001" keeps its zeros.
+    # The whole file is parsed here, so rows with more fields than the header are an error
+    # (usecols would drop the extra fields, and index_col=False only warns about them).
     text_columns = [c for c in (seq_col, id_col) if c is not None]
-    text = pd.read_csv(path, usecols=text_columns, dtype=str, na_filter=False, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        text = pd.read_csv(path, dtype=str, na_filter=False, **options)[text_columns]
     if text.shape[0] == 0:
         raise ValueError(
             f"A {fmt.upper()} file must hold at least one row, got none in {str(path)!r}."
@@ -224,9 +246,10 @@ def load_sequences(
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the format cannot be inferred, a named column is missing, no sequence column can
-        be found, the file holds no records, a FASTA line comes before the first header, or
-        the target has missing, non-numeric or infinite values (the rows are named).
+        If the format cannot be inferred, the file is not UTF-8 text in that format (or a
+        broken gzip stream), a named column is missing, no sequence column can be found, the
+        file holds no records, a FASTA line comes before the first header, or the target has
+        missing, non-numeric or infinite values (the rows are named).
 
     Examples
     --------
@@ -236,6 +259,8 @@ def load_sequences(
     path = Path(os.fspath(path)).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"No such sequence file: {str(path)!r}.")
+    if not path.is_file():
+        raise ValueError(f"path must be a file, got the directory {str(path)!r}.")
     if format is None:
         fmt = _infer_format(path)
     elif format in _FORMATS:
@@ -255,7 +280,15 @@ def load_sequences(
                 raise ValueError(
                     f"{name} must be None for a FASTA file, which has no columns, got {value!r}."
                 )
-        return _read_fasta(path, compressed)
-
-    X, y = _read_table(path, fmt, compressed, sequence_column, target_column, id_column)
+    try:
+        if fmt == "fasta":
+            return _read_fasta(path, compressed)
+        X, y = _read_table(path, fmt, compressed, sequence_column, target_column, id_column)
+    except _UNREADABLE as exc:
+        kind = f"{'gzip-compressed ' if compressed else ''}UTF-8 {fmt.upper()}"
+        reason = " ".join(str(exc).split()).rstrip(".")
+        raise ValueError(
+            f"path must be a {kind} file, got {str(path)!r}, which cannot be read as one "
+            f"({type(exc).__name__}: {reason})."
+        ) from exc
     return X if y is None else (X, y)

@@ -23,7 +23,7 @@ import RNA
 from joblib import Parallel, delayed, effective_n_jobs, wrap_non_picklable_objects
 from tqdm.auto import tqdm
 
-from .._validation import check_sequences
+from .._validation import check_sequences, format_rows
 from ._common import check_bool, check_int, check_n_jobs, check_temperature
 
 __all__ = ["clear_fold_cache", "fold_mfe"]
@@ -76,6 +76,10 @@ _CACHE_MAX_ENTRIES = 1_000_000
 # oldest settings' oldest sequences first.
 _CACHE: OrderedDict[tuple, dict[str, float]] = OrderedDict()
 
+#: Longest sequence ViennaRNA 2.x folds: beyond it ``RNA.fold_compound`` returns a null object
+#: whose ``mfe()`` fails with a SWIG TypeError, so longer sequences are refused up front.
+MAX_FOLD_LENGTH = 32767
+
 # Auto chunking: a few chunks per worker balances the load; capping the chunk keeps the progress
 # bar moving on large inputs. Per-chunk overhead is a few milliseconds.
 _CHUNKS_PER_WORKER = 4
@@ -117,11 +121,21 @@ def _make_chunk_folder():
         mfe_only = RNA.OPTION_MFE
         out = []
         for settings, sequences in groups:
-            md = RNA.md()
+            md, plain = RNA.md(), RNA.md()
             for name, value in settings:
                 setattr(md, name, value)
+                setattr(plain, name, value)
+            # ViennaRNA 2.7 takes seconds (1-8 nt) to many minutes (9 nt) to set up a
+            # G-quadruplex fold of a sequence shorter than the smallest quadruplex (4 runs of
+            # GG and 3 one-base linkers: 11 nt); such a sequence folds as without them.
+            plain.gquad = 0
             # mfe() returns (structure, energy); the structure is empty with backtrack=0.
-            out.append([new_compound(seq, md, mfe_only).mfe()[1] for seq in sequences])
+            out.append(
+                [
+                    new_compound(seq, md if len(seq) >= 11 else plain, mfe_only).mfe()[1]
+                    for seq in sequences
+                ]
+            )
         return out
 
     return fold_chunk
@@ -209,7 +223,20 @@ def fold_requests(
     -------
     energies : list of ndarray of shape (len(sequences),), float64
         One array per request, in request order, in kcal/mol rounded to 0.01.
+
+    Raises
+    ------
+    ValueError
+        If a sequence is longer than :data:`MAX_FOLD_LENGTH` (the positions are named).
     """
+    for _, sequences in requests:
+        # Positions in the first request are the caller's rows (sub-sequences come after).
+        too_long = [i for i, seq in enumerate(sequences) if len(seq) > MAX_FOLD_LENGTH]
+        if too_long:
+            raise ValueError(
+                f"Sequences to fold must be at most {MAX_FOLD_LENGTH} nt long (ViennaRNA's "
+                f"limit), got {len(sequences[too_long[0]])} nt at {format_rows(too_long)}."
+            )
     settings_list = list(dict.fromkeys(settings for settings, _ in requests))
     settings_index = {settings: i for i, settings in enumerate(settings_list)}
     known: list[dict[str, float]] = [{} for _ in settings_list]

@@ -104,7 +104,7 @@ class KmerFeatures(SequenceFeatureTransformer):
             lowercase=False,
             vocabulary=vocabulary,
             dtype=np.float32,
-        )
+        ).fit([])  # sets vocabulary_ now, so transform never modifies the fitted vectorizer
         self.feature_names_out_ = np.array([f"kmer_{kmer}" for kmer in vocabulary], dtype=object)
         self.n_features_out_ = len(vocabulary)
         # k of each column, for the per-k normalisation.

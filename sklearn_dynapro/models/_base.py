@@ -100,7 +100,10 @@ class SequenceNetRegressor(NeuralNetRegressor):
         Seeds weight initialisation, shuffling and the validation split. Training runs inside
         :func:`torch.random.fork_rng`, so the caller's global torch random state is unchanged.
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
-        ``"auto"`` picks CUDA when available, else the CPU; resolved when fitting.
+        ``"auto"`` picks CUDA when available, else the CPU. It is resolved when the network
+        is initialised (at fit), and the parameter then holds the device used, as skorch's
+        training and prediction code read it; a clone of a fitted estimator therefore fits
+        on that device.
     verbose : int, default=0
         1 prints a table per epoch and shows a progress bar.
     checkpoint_dir : str, path-like or None, default=None
@@ -209,6 +212,16 @@ class SequenceNetRegressor(NeuralNetRegressor):
     def initialize(self):
         self.device = resolve_device(self.device)
         return super().initialize()
+
+    def __setstate__(self, state):
+        # skorch maps tensors to state["device"] on unpickling, and "auto" is no torch device:
+        # an unfitted net (as cross_val_score(n_jobs=2) sends to workers) keeps "auto".
+        auto = state.get("device") == "auto"
+        if auto:
+            state["device"] = resolve_device("auto")
+        super().__setstate__(state)
+        if auto:
+            self.device = "auto"
 
     def initialize_module(self):
         kwargs = self.get_params_for("module")
@@ -337,12 +350,16 @@ class SequenceNetRegressor(NeuralNetRegressor):
         if state is not None:
             self.seed_ = state["seed"]  # the split and initialisation of the first run
         self._resume_state_ = state
+        # skorch's fit trains through self.partial_fit; the flag routes that call past the
+        # public partial_fit's checks (ends in "_" so skorch does not take it as a parameter).
+        self._fitting_ = True
         try:
             with _private_rng():
                 torch.manual_seed(self.seed_)
                 super().fit(data, y_std, **fit_params)
         finally:
             vars(self).pop("_resume_state_", None)
+            vars(self).pop("_fitting_", None)
         return self
 
     def _checkpoint_to_resume(self, data, y: np.ndarray) -> dict | None:
@@ -382,6 +399,42 @@ class SequenceNetRegressor(NeuralNetRegressor):
             stacklevel=3,
         )
         return None
+
+    def partial_fit(self, X, y, classes=None, **fit_params):
+        """Train the fitted network further on ``X, y`` (scaled as in :meth:`fit`).
+
+        Parameters
+        ----------
+        X : ndarray or dict of ndarray
+            As for :meth:`fit`.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Finite targets, as many columns as in :meth:`fit`.
+        classes : None
+            Unused; kept for skorch's signature.
+        **fit_params : dict
+            Passed to :meth:`skorch.NeuralNet.partial_fit`.
+
+        Returns
+        -------
+        self : estimator
+        """
+        if vars(self).get("_fitting_"):  # called by skorch's fit on checked, scaled data
+            return super().partial_fit(X, y, classes=classes, **fit_params)
+        # skorch's own partial_fit would skip the input checks and the target scaling.
+        self.check_is_fitted()
+        data = self._check_inputs(X)
+        self._check_against_fit(data)
+        n = self._n_rows(data)
+        y2 = check_target(y, n).reshape(n, -1)
+        if y2.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y must have {self.n_outputs_} column(s) as in fit, got {y2.shape[1]}."
+            )
+        y_std = ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
+        with _private_rng():
+            torch.manual_seed(self.seed_)
+            super().partial_fit(data, y_std, classes=classes, **fit_params)
+        return self
 
     def predict(self, X) -> np.ndarray:
         """Predict in input order, in batches of ``batch_size``.
