@@ -1,0 +1,617 @@
+"""Predict for millions of sequences in bounded memory: chunk by chunk, in input order.
+
+A pipeline's ``predict`` encodes all of ``X`` before its model sees any of it, so memory grows
+with the number of sequences (tokens, biophysical features, one-hot columns, the network's
+batches of activations on top). The functions here cut the input into chunks of
+``chunk_size`` rows and predict them one after the other (or ``n_jobs`` at a time), so peak
+memory is that of one chunk (``n_jobs`` chunks in flight) plus the output. The input may be an
+array-like, a DataFrame or any iterable, a generator included, so it need never be in memory
+as a whole either; :func:`predict_file` streams a CSV, TSV or FASTA file and writes the
+predictions to CSV as they come.
+
+Errors and warnings about rows (invalid sequences, unknown library labels, ...) name the row
+of the whole input, not the row within its chunk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import itertools
+import os
+import re
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed, effective_n_jobs
+from scipy import sparse
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from .datasets._files import (
+    _FORMATS,
+    _SEQUENCE_NAMES,
+    _infer_format,
+    _is_gzip,
+    _pick_column,
+)
+from .features._common import check_bool, check_int, check_n_jobs
+
+__all__ = ["iter_predictions", "predict_chunked", "predict_file"]
+
+# The row lists that ``format_rows`` writes: "row [3]", "rows [0, 4]", "rows [0, 1, ..., 9, ...]".
+_ROW_LIST = re.compile(r"\b(rows?) \[(\d+(?:, \d+)*)((?:, \.\.\.)?)\]")
+_EMPTY = "X must contain at least one sequence, got 0 rows."
+_END = object()
+
+
+# ------------------------------------------------------------------------------ rows
+def _shift_rows(text: str, offset: int) -> str:
+    """Add ``offset`` to every row number that :func:`format_rows` wrote into ``text``."""
+    if not offset:
+        return text
+
+    def shift(match: re.Match) -> str:
+        rows = ", ".join(str(int(r) + offset) for r in match.group(2).split(", "))
+        return f"{match.group(1)} [{rows}{match.group(3)}]"
+
+    return _ROW_LIST.sub(shift, text)
+
+
+def _rows_error(exc: Exception, offset: int, source: str | None) -> Exception | None:
+    """The same error with row numbers of the whole input, or None if nothing changes."""
+    text = _shift_rows(str(exc), offset)
+    if source is not None:
+        note = " (Rows count the records of the file from 0.)" if _ROW_LIST.search(text) else ""
+        text = f"{source}: {text}{note}"
+    if text == str(exc):
+        return None
+    try:
+        return type(exc)(text)
+    except TypeError:  # an exception class whose constructor takes other arguments
+        return (ValueError if isinstance(exc, ValueError) else TypeError)(text)
+
+
+def _n_rows(obj) -> int:
+    return obj.shape[0] if hasattr(obj, "shape") else len(obj)
+
+
+def _call(estimator, method: str, chunk, start: int, source: str | None):
+    try:
+        return getattr(estimator, method)(chunk)
+    except (ValueError, TypeError) as exc:
+        shifted = _rows_error(exc, start, source)
+        if shifted is None:
+            raise
+        raise shifted from exc
+
+
+def _predict_chunk(
+    estimator, chunk, start: int, method: str, source: str | None, registry: dict | None
+):
+    """Call ``estimator.<method>`` on one chunk; rows in errors count from the start of X.
+
+    With a ``registry`` (in-process runs only: catching warnings is not thread-safe, and
+    worker processes do not pass warnings on), warnings are renumbered too.
+    """
+    if registry is None:
+        out = _call(estimator, method, chunk, start, source)
+    else:
+        # Recorded as the active filters let them through, then re-issued.
+        with warnings.catch_warnings(record=True) as caught:
+            out = _call(estimator, method, chunk, start, source)
+        for w in caught:
+            # At the original location; one registry per call shows each text once.
+            warnings.warn_explicit(
+                _shift_rows(str(w.message), start),
+                w.category,
+                w.filename,
+                w.lineno,
+                registry=registry,
+                source=w.source,
+            )
+    if _n_rows(out) != _n_rows(chunk):
+        raise ValueError(
+            f"{type(estimator).__name__}.{method} must return one row per input row, got "
+            f"{_n_rows(out)} rows for a chunk of {_n_rows(chunk)} starting at row {start}."
+        )
+    if isinstance(out, pd.DataFrame | pd.Series) and not isinstance(
+        chunk, pd.DataFrame | pd.Series
+    ):
+        out.index = pd.RangeIndex(start, start + _n_rows(out))
+    return out
+
+
+# ---------------------------------------------------------------------------- chunks
+def _is_sized(X) -> bool:
+    if isinstance(X, pd.DataFrame | pd.Series | np.ndarray):
+        return True
+    return isinstance(X, Sequence) and not isinstance(X, str | bytes)
+
+
+def _sized_chunks(X, chunk_size: int) -> Iterator[tuple[int, object]]:
+    take = X.iloc if isinstance(X, pd.DataFrame | pd.Series) else X
+    for start in range(0, _n_rows(X), chunk_size):
+        yield start, take[start : start + chunk_size]
+
+
+def _stream_chunks(iterable: Iterable, chunk_size: int) -> Iterator[tuple[int, object]]:
+    """Chunks of an iterable of sequences, or of an iterable of DataFrames (split if larger)."""
+    iterator = iter(iterable)
+    first = next(iterator, _END)
+    if first is _END:
+        raise ValueError(_EMPTY)
+    items = itertools.chain([first], iterator)
+    start = 0
+    if not isinstance(first, pd.DataFrame):
+        while block := list(itertools.islice(items, chunk_size)):
+            yield start, block
+            start += len(block)
+        return
+    for k, frame in enumerate(items):
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(
+                "X must yield DataFrames only, as its first item is one, got "
+                f"{type(frame).__name__} for item {k}."
+            )
+        for offset in range(0, len(frame), chunk_size):
+            piece = frame.iloc[offset : offset + chunk_size]
+            yield start, piece
+            start += len(piece)
+    if start == 0:
+        raise ValueError(_EMPTY)
+
+
+def _check_args(estimator, chunk_size, n_jobs, progress, method) -> int:
+    if not isinstance(method, str) or not callable(getattr(estimator, method, None)):
+        raise TypeError(f"estimator must have a {method!r} method, got {type(estimator).__name__}.")
+    check_is_fitted(estimator)
+    check_n_jobs(n_jobs)
+    check_bool("progress", progress)
+    return check_int("chunk_size", chunk_size, min_value=1)
+
+
+def _chunks_of(X, chunk_size: int) -> tuple[Iterator[tuple[int, object]], int | None]:
+    """(start, chunk) pairs of ``X`` and its length when known, checked before any work."""
+    if isinstance(X, str | bytes):
+        raise TypeError(
+            "X must be an array-like or an iterable of sequences, got a single "
+            f"{type(X).__name__} {X[:20]!r}; pass a list such as [seq]."
+        )
+    if _is_sized(X):
+        n = _n_rows(X)
+        if n == 0:
+            raise ValueError(_EMPTY)
+        return _sized_chunks(X, chunk_size), n
+    if not isinstance(X, Iterable):
+        raise TypeError(
+            f"X must be an array-like, a DataFrame or an iterable of sequences, got "
+            f"{type(X).__name__}."
+        )
+    return _stream_chunks(X, chunk_size), None
+
+
+def _run(
+    estimator,
+    chunks: Iterator[tuple[int, object]],
+    *,
+    method: str,
+    n_jobs: int | None,
+    progress: bool,
+    total: int | None,
+    source: str | None = None,
+) -> Iterator[tuple[int, object, object]]:
+    """Yield ``(start, chunk, output)`` in input order, ``n_jobs`` chunks at a time."""
+    registry: dict = {}
+    bar = tqdm(total=total, desc="Predicting", unit="seq", disable=not progress)
+    with bar:
+        n_workers = effective_n_jobs(n_jobs)
+        if n_workers == 1:
+            for start, chunk in chunks:
+                out = _predict_chunk(estimator, chunk, start, method, source, registry)
+                bar.update(_n_rows(out))
+                yield start, chunk, out
+            return
+        # Blocks of 2 chunks per worker bound what is in flight; reusing one Parallel keeps
+        # the workers across blocks. Every backend (loky, dask, ray) returns in task order.
+        with Parallel(n_jobs=n_jobs) as parallel:
+            while block := list(itertools.islice(chunks, 2 * n_workers)):
+                outputs = parallel(
+                    delayed(_predict_chunk)(estimator, chunk, start, method, source, None)
+                    for start, chunk in block
+                )
+                for (start, chunk), out in zip(block, outputs, strict=True):
+                    bar.update(_n_rows(out))
+                    yield start, chunk, out
+
+
+def _concat(parts: list):
+    first = parts[0]
+    if sparse.issparse(first):
+        return sparse.vstack(parts, format=first.format)
+    if isinstance(first, pd.DataFrame | pd.Series):
+        return pd.concat(parts)
+    return np.concatenate([np.asarray(part) for part in parts])
+
+
+# ------------------------------------------------------------------------- public API
+def iter_predictions(
+    estimator,
+    X,
+    *,
+    chunk_size: int = 10_000,
+    n_jobs: int | None = None,
+    progress: bool = False,
+    method: str = "predict",
+) -> Iterator[np.ndarray]:
+    """Predict chunk by chunk, yielding each chunk's predictions in input order.
+
+    Parameters
+    ----------
+    estimator : fitted estimator or Pipeline
+        Anything with a ``method`` that maps rows to rows, e.g. a pipeline from
+        :func:`~sklearn_dynapro.make_dynapro_pipeline` or a baseline.
+    X : array-like of shape (n_samples,), DataFrame or iterable
+        Sequences (list, ndarray, Series), a DataFrame with the columns the estimator reads
+        (sequence, library), or an iterable of either single sequences or DataFrame chunks
+        (such as ``pd.read_csv(..., chunksize=...)``); generators are consumed lazily.
+    chunk_size : int, default=10_000
+        Rows predicted at a time. DataFrame chunks of an iterable are split when larger.
+    n_jobs : int or None, default=None
+        Chunks predicted at once by joblib workers (joblib convention: ``None`` means 1
+        unless inside a :func:`joblib.parallel_config` context, ``-1`` all CPUs). Each task
+        carries a copy of the estimator, so it pays off when a chunk's work (RNA folding)
+        outweighs sending the model; the active joblib backend (loky, dask, ray) is used.
+    progress : bool, default=False
+        Show a progress bar over the rows.
+    method : str, default="predict"
+        Method of ``estimator`` to call, as in :func:`~sklearn.model_selection.cross_val_predict`
+        (``"transform"`` computes features chunk by chunk).
+
+    Yields
+    ------
+    y_chunk : ndarray of shape (n_chunk,) or (n_chunk, n_outputs)
+        The output for the next ``chunk_size`` rows (fewer for the last chunk), in input
+        order; whatever ``method`` returns (a sparse matrix or DataFrame for some
+        transformers).
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` lacks ``method`` or ``X`` is a bare string or not iterable.
+    ValueError
+        If ``X`` is empty (raised on the first ``next`` for an iterable), or a row is invalid:
+        the message names the row of the whole input.
+    sklearn.exceptions.NotFittedError
+        If ``estimator`` is not fitted.
+
+    Examples
+    --------
+    >>> from sklearn_dynapro.streaming import iter_predictions
+    >>> for y_chunk in iter_predictions(pipe, read_sequences(), chunk_size=50_000):
+    ...     store(y_chunk)  # doctest: +SKIP
+    """
+    chunk_size = _check_args(estimator, chunk_size, n_jobs, progress, method)
+    chunks, total = _chunks_of(X, chunk_size)
+    run = _run(estimator, chunks, method=method, n_jobs=n_jobs, progress=progress, total=total)
+    return (out for _, _, out in run)
+
+
+def predict_chunked(
+    estimator,
+    X,
+    *,
+    chunk_size: int = 10_000,
+    n_jobs: int | None = None,
+    progress: bool = False,
+    method: str = "predict",
+) -> np.ndarray:
+    """Predict in chunks of ``chunk_size`` rows, so memory does not grow with ``len(X)``.
+
+    Peak memory is that of predicting one chunk (``n_jobs`` chunks when parallel), plus
+    the output (``n_samples`` floats) and whatever ``X`` itself holds; pass a generator
+    to keep the input out of memory too. Results are in input order and equal what
+    ``estimator.predict`` gives chunk by chunk: models whose arithmetic does not depend on
+    the batch (trees, the feature transformers) give exactly ``estimator.predict(X)``;
+    networks and linear models agree with it to float rounding (BLAS sums in an order that
+    depends on the number of rows).
+
+    Parameters
+    ----------
+    estimator : fitted estimator or Pipeline
+        Anything with a ``method`` that maps rows to rows.
+    X : array-like of shape (n_samples,), DataFrame or iterable
+        See :func:`iter_predictions`.
+    chunk_size : int, default=10_000
+        Rows predicted at a time.
+    n_jobs : int or None, default=None
+        Chunks predicted at once by joblib workers; see :func:`iter_predictions`.
+    progress : bool, default=False
+        Show a progress bar over the rows.
+    method : str, default="predict"
+        Method of ``estimator`` to call (``"transform"`` for features).
+
+    Returns
+    -------
+    y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        One row per input row, in input order (a sparse matrix or DataFrame when
+        ``method`` returns those).
+
+    Raises
+    ------
+    TypeError, ValueError, sklearn.exceptions.NotFittedError
+        As :func:`iter_predictions`; errors about rows name the row of the whole input.
+
+    Examples
+    --------
+    >>> from sklearn_dynapro import predict_chunked
+    >>> y_pred = predict_chunked(pipe, sequences, chunk_size=10_000)  # doctest: +SKIP
+    """
+    return _concat(
+        list(
+            iter_predictions(
+                estimator,
+                X,
+                chunk_size=chunk_size,
+                n_jobs=n_jobs,
+                progress=progress,
+                method=method,
+            )
+        )
+    )
+
+
+# ----------------------------------------------------------------------------- files
+def _fasta_records(path: Path, compressed: bool) -> Iterator[tuple[str, str]]:
+    """``(id, sequence)`` per FASTA record, read line by line (rules of ``load_sequences``)."""
+    opener = gzip.open if compressed else open
+    name: str | None = None
+    parts: list[str] = []
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for lineno, raw in enumerate(handle, start=1):
+            line = raw.strip()
+            if not line or line.startswith(";"):
+                continue
+            if line.startswith(">"):
+                words = line[1:].split(maxsplit=1)
+                if not words:
+                    raise ValueError(
+                        f"FASTA headers must name their record ('>name'), got {line!r} at "
+                        f"line {lineno} of {str(path)!r}."
+                    )
+                if name is not None:
+                    yield name, "".join(parts)
+                name, parts = words[0], []
+            elif name is None:
+                raise ValueError(
+                    f"A FASTA file must start with a header line ('>name'), got {line[:40]!r} "
+                    f"at line {lineno} of {str(path)!r}, before any header."
+                )
+            else:
+                parts.append(line)
+    if name is None:
+        raise ValueError(f"A FASTA file must hold at least one record, got none in {str(path)!r}.")
+    yield name, "".join(parts)
+
+
+def _fasta_chunks(path: Path, compressed: bool, chunk_size: int) -> Iterator[pd.DataFrame]:
+    records = _fasta_records(path, compressed)
+    while block := list(itertools.islice(records, chunk_size)):
+        ids, sequences = zip(*block, strict=True)
+        yield pd.DataFrame(
+            {
+                "id": pd.Series(ids, dtype=object),
+                "sequence": pd.Series(sequences, dtype=object),
+            }
+        )
+
+
+def _table_chunks(
+    path: Path, fmt: str, compressed: bool, chunk_size: int, sequence_column, id_column
+) -> Iterator[pd.DataFrame]:
+    """Chunks of a CSV/TSV file shaped as ``load_sequences`` returns them (id, sequence, rest)."""
+    # index_col=False: never take the first column as the row index (pandas does so silently
+    # when every data row has one field more than the header).
+    options = {
+        "sep": "," if fmt == "csv" else "\t",
+        "compression": "gzip" if compressed else None,
+        "index_col": False,
+    }
+    try:
+        columns = list(pd.read_csv(path, nrows=0, **options).columns)
+    except pd.errors.EmptyDataError:
+        raise ValueError(
+            f"A {fmt.upper()} file must have a header row, got an empty file {str(path)!r}."
+        ) from None
+    seq_col = _pick_column(columns, sequence_column, _SEQUENCE_NAMES, "sequence_column", path)
+    if seq_col is None:
+        raise ValueError(
+            f"sequence_column must name the sequence column of {str(path)!r}; none of its "
+            f"columns {columns} is called one of {list(_SEQUENCE_NAMES)} (case-insensitive), "
+            "got None."
+        )
+    id_col = _pick_column(columns, id_column, ("id",), "id_column", path)
+    others = [c for c in columns if c not in (seq_col, id_col)]
+    clashes = [c for c in others if c in ("id", "sequence")]
+    if clashes:
+        raise ValueError(
+            f"The columns {clashes} of {str(path)!r} would be overwritten by the columns 'id' "
+            "and 'sequence' given to the estimator; pass them as id_column / sequence_column "
+            "or rename them."
+        )
+    # As in load_sequences: sequences and ids as raw text (no NA parsing, ids keep leading
+    # zeros), the other columns parsed as usual. Two readers advance in step.
+    text_columns = [c for c in (seq_col, id_col) if c is not None]
+    start = 0
+    with contextlib.ExitStack() as stack:
+        text = stack.enter_context(
+            pd.read_csv(
+                path,
+                usecols=text_columns,
+                dtype=str,
+                na_filter=False,
+                chunksize=chunk_size,
+                **options,
+            )
+        )
+        blocks = ((words, None) for words in text)
+        if others:
+            rest = stack.enter_context(
+                pd.read_csv(path, usecols=others, chunksize=chunk_size, **options)
+            )
+            blocks = zip(text, rest, strict=True)
+        for words, data in blocks:
+            n = len(words)
+            ids = (
+                words[id_col].to_numpy(object)
+                if id_col is not None
+                else np.arange(start, start + n)
+            )
+            frame = pd.DataFrame({"id": ids, "sequence": words[seq_col].to_numpy(object)})
+            if data is not None:
+                frame = pd.concat([frame, data[others].reset_index(drop=True)], axis=1)
+            start += n
+            yield frame
+    if start == 0:
+        raise ValueError(
+            f"A {fmt.upper()} file must hold at least one row, got none in {str(path)!r}."
+        )
+
+
+def _prediction_table(ids, y_pred) -> pd.DataFrame:
+    table = pd.DataFrame({"id": np.asarray(ids)})
+    y_pred = np.asarray(y_pred)
+    if y_pred.ndim == 1:
+        table["prediction"] = y_pred
+    else:
+        for j in range(y_pred.shape[1]):
+            table[f"prediction_{j}"] = y_pred[:, j]
+    return table
+
+
+def _writable(out) -> Path:
+    path = Path(os.fspath(out)).expanduser()
+    if path.is_dir():
+        raise ValueError(f"out must be a file name, got the folder {str(path)!r}.")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"The folder of out must exist, got {str(path.parent)!r} for {str(path)!r}."
+        )
+    return path
+
+
+def predict_file(
+    estimator,
+    path: str | os.PathLike,
+    *,
+    out: str | os.PathLike | None = None,
+    chunk_size: int = 10_000,
+    sequence_column: str | None = None,
+    id_column: str | None = None,
+    format: str | None = None,
+    n_jobs: int | None = None,
+    progress: bool = False,
+):
+    """Predict every record of a CSV, TSV or FASTA file, reading and writing in chunks.
+
+    The file is read ``chunk_size`` records at a time (:func:`pandas.read_csv` with
+    ``chunksize``; FASTA line by line), each chunk is given to the estimator as the
+    DataFrame :func:`~sklearn_dynapro.datasets.load_sequences` would return for it
+    (``id``, ``sequence``, then the file's other columns, e.g. a library column), and its
+    predictions are appended to ``out``. Memory stays that of one chunk however long the
+    file is.
+
+    Parameters
+    ----------
+    estimator : fitted estimator or Pipeline
+        A model that predicts from such a DataFrame, e.g. one written by ``dynapro fit``.
+    path : str or path-like
+        The input file; gzip-compressed files are recognised by their content.
+    out : str, path-like or None, default=None
+        CSV file to write (gzip-compressed if its name ends in ``.gz``); its folder must
+        exist. It is written under a temporary name and renamed when complete, so a failed
+        run leaves no partial file. ``None`` returns the table instead.
+    chunk_size : int, default=10_000
+        Records read and predicted at a time.
+    sequence_column, id_column : str or None, default=None
+        Columns of a CSV/TSV file, as in :func:`~sklearn_dynapro.datasets.load_sequences`
+        (``None`` picks a column named like ``sequence`` / ``id``; without an id column the
+        0-based record number is the id). Must be None for FASTA.
+    format : {"csv", "tsv", "fasta"} or None, default=None
+        File format; ``None`` infers it from the suffix (ignoring ``.gz``).
+    n_jobs : int or None, default=None
+        Chunks predicted at once; see :func:`iter_predictions`.
+    progress : bool, default=False
+        Show a progress bar over the records.
+
+    Returns
+    -------
+    predictions : DataFrame of shape (n_records, 1 + n_outputs) or pathlib.Path
+        Columns ``id`` and ``prediction`` (``prediction_0``, ``prediction_1``, ... for
+        several outputs), in file order, when ``out`` is None; otherwise the path of the
+        CSV written with those columns.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` or the folder of ``out`` does not exist.
+    ValueError
+        If the format cannot be inferred, a column is missing, the file holds no records, or
+        a record is invalid: the message names the file and the record, counted from 0 over
+        the whole file.
+
+    Examples
+    --------
+    >>> from sklearn_dynapro.streaming import predict_file
+    >>> predict_file(pipe, "library.fasta.gz", out="predictions.csv.gz")  # doctest: +SKIP
+    """
+    chunk_size = _check_args(estimator, chunk_size, n_jobs, progress, "predict")
+    source = Path(os.fspath(path)).expanduser()
+    if not source.exists():
+        raise FileNotFoundError(f"No such sequence file: {str(source)!r}.")
+    if not source.is_file():
+        raise ValueError(f"path must be a file, got the directory {str(source)!r}.")
+    if format is None:
+        fmt = _infer_format(source)
+    elif format in _FORMATS:
+        fmt = format
+    else:
+        raise ValueError(f"format must be one of {_FORMATS} or None, got {format!r}.")
+    target = None if out is None else _writable(out)
+    compressed = _is_gzip(source)
+    if fmt == "fasta":
+        for name, value in (("sequence_column", sequence_column), ("id_column", id_column)):
+            if value is not None:
+                raise ValueError(
+                    f"{name} must be None for a FASTA file, which has no columns, got {value!r}."
+                )
+        frames = _fasta_chunks(source, compressed, chunk_size)
+    else:
+        frames = _table_chunks(source, fmt, compressed, chunk_size, sequence_column, id_column)
+
+    results = _run(
+        estimator,
+        _stream_chunks(frames, chunk_size),
+        method="predict",
+        n_jobs=n_jobs,
+        progress=progress,
+        total=None,
+        source=str(source),
+    )
+    tables = (_prediction_table(chunk["id"], y) for _, chunk, y in results)
+    if target is None:
+        return pd.concat(list(tables), ignore_index=True)
+
+    partial = target.with_name(target.name + ".part")
+    opener = gzip.open if target.name.lower().endswith(".gz") else open
+    try:
+        with opener(partial, "wt", encoding="utf-8", newline="") as handle:
+            for k, table in enumerate(tables):
+                table.to_csv(handle, header=k == 0, index=False)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
