@@ -180,8 +180,6 @@ def run_folds(
 
     With several target columns, each target gets its own row (scores of that column).
     """
-    from pathlib import Path
-
     rows = []
     multi = dataset.targets is not None
     for fold, (train, test) in enumerate(dataset.splits):
@@ -206,5 +204,20 @@ def run_folds(
                 flush=True,
             )
             if csv:
-                pd.DataFrame([r]).to_csv(csv, mode="a", header=not Path(csv).exists(), index=False)
+                append_row(csv, r)
     return rows
+
+
+def append_row(csv: str, row: dict) -> None:
+    """Add ``row`` to ``csv``, widening the header when it brings new columns.
+
+    Rows differ in their columns (neural models add ``epochs``), so a plain append would
+    misalign them; the file is small, so it is rewritten with the union of columns.
+    """
+    from pathlib import Path
+
+    path = Path(csv)
+    table = pd.DataFrame([row])
+    if path.exists():
+        table = pd.concat([pd.read_csv(path), table], ignore_index=True)
+    table.to_csv(path, index=False)

@@ -837,7 +837,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                     new = result_rows(result, name, model, seed)
                     rows += new
                     frame = pd.DataFrame(new)
-                    frame.to_csv(csv, mode="a", header=not csv.exists(), index=False)
+                    # Rewritten whole: experiments differ in their columns (length bins).
+                    pd.DataFrame(rows).to_csv(csv, index=False)
                     if seed == seeds[0]:
                         kept.append(oof_predictions(result, experiment, model))
                     whole = frame[frame["subset"] == "all"]
