@@ -9,8 +9,10 @@
     dynapro benchmark --quick
 
 Input files are read with :func:`~sklearn_dynapro.datasets.load_sequences` (CSV, TSV or
-FASTA, optionally gzipped). Missing files, unknown columns and invalid sequences end the
-command with ``dynapro: error: ...`` on stderr and exit status 2. Every subcommand has
+FASTA, optionally gzipped); ``predict`` streams them with
+:func:`~sklearn_dynapro.datasets.iter_sequences`, so its memory does not grow with the file.
+Missing files, unknown columns and invalid sequences end the command with
+``dynapro: error: ...`` on stderr and exit status 2. Every subcommand has
 ``--help``. Run it as ``dynapro`` (the console script) or ``python -m sklearn_dynapro.cli``.
 """
 
@@ -55,14 +57,28 @@ def _check_column(X, column: str | None, flag: str, path: str) -> None:
         )
 
 
-def _check_input_sequences(X, path: str, *, max_len: int | None, truncate: bool) -> None:
+def _check_input_sequences(X, path: str, *, max_len: int | None, truncate: bool):
     """Validate sequences up front so that the error names the file and the rows."""
     from ._validation import check_sequences
 
     try:
-        check_sequences(X, sequence_column="sequence", max_len=max_len, truncate=truncate)
+        return check_sequences(X, sequence_column="sequence", max_len=max_len, truncate=truncate)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc} (Rows count the records of the file from 0.)") from None
+
+
+def _check_file_sequences(chunks, path: str, chunk_size: int) -> int:
+    """Check the alphabet of every record, one chunk in memory at a time; count the records."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    from .streaming import iter_predictions
+
+    # iter_predictions renumbers the rows named in errors and warnings over the whole file.
+    checker = FunctionTransformer(
+        _check_input_sequences, kw_args={"path": path, "max_len": None, "truncate": False}
+    )
+    checked = iter_predictions(checker, chunks, chunk_size=chunk_size, method="transform")
+    return sum(len(sequences) for sequences in checked)
 
 
 def _read(path: str, args: argparse.Namespace, *, target: str | None = None):
@@ -141,41 +157,28 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     out = _output_path(args.out, "--out")
     model = _load_model(args.model)
-    X = _read(args.data, args)
+
+    from .datasets import iter_sequences
+    from .streaming import predict_file
+
+    columns = {"sequence_column": args.sequence_col, "id_column": args.id_col}
+    first = next(iter_sequences(args.data, chunk_size=1, **columns))
     encoder = model[0] if hasattr(model, "steps") else None
     library = getattr(encoder, "library_column", None)
-    _check_column(X, library, "the model's library column", args.data)
-    # The alphabet is checked here for the whole file; lengths by the model, chunk by chunk.
-    _check_input_sequences(X, args.data, max_len=None, truncate=False)
-
-    import numpy as np
-    import pandas as pd
-    from tqdm.auto import tqdm
-
-    starts = range(0, len(X), args.chunk_size)
-    progress = tqdm(
-        starts,
-        desc="Predicting",
-        unit="chunk",
-        disable=args.quiet or len(starts) < 2,
-        file=sys.stderr,
+    _check_column(first, library, "the model's library column", args.data)
+    # The alphabet is checked for the whole file before predicting (a first pass over it);
+    # lengths by the model, chunk by chunk.
+    chunks = iter_sequences(args.data, chunk_size=args.chunk_size, **columns)
+    n_records = _check_file_sequences(chunks, args.data, args.chunk_size)
+    predict_file(
+        model,
+        args.data,
+        out=out,
+        chunk_size=args.chunk_size,
+        progress=not args.quiet,
+        **columns,
     )
-    parts = []
-    for start in progress:
-        chunk = X.iloc[start : start + args.chunk_size]
-        try:
-            parts.append(np.asarray(model.predict(chunk), dtype=np.float64))
-        except ValueError as exc:
-            raise ValueError(f"{args.data} (records from {start}): {exc}") from None
-    y_pred = np.concatenate(parts)
-    table = pd.DataFrame({"id": X["id"].to_numpy()})
-    if y_pred.ndim == 1:
-        table["prediction"] = y_pred
-    else:
-        for j in range(y_pred.shape[1]):
-            table[f"prediction_{j}"] = y_pred[:, j]
-    table.to_csv(out, index=False)
-    print(f"{len(table)} predictions written to {str(out)!r}")
+    print(f"{n_records} predictions written to {str(out)!r}")
     return 0
 
 

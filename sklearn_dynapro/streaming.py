@@ -15,7 +15,6 @@ of the whole input, not the row within its chunk.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import itertools
 import os
@@ -31,13 +30,7 @@ from scipy import sparse
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .datasets._files import (
-    _FORMATS,
-    _SEQUENCE_NAMES,
-    _infer_format,
-    _is_gzip,
-    _pick_column,
-)
+from .datasets import iter_sequences
 from .features._common import check_bool, check_int, check_n_jobs
 
 __all__ = ["iter_predictions", "predict_chunked", "predict_file"]
@@ -365,122 +358,6 @@ def predict_chunked(
 
 
 # ----------------------------------------------------------------------------- files
-def _fasta_records(path: Path, compressed: bool) -> Iterator[tuple[str, str]]:
-    """``(id, sequence)`` per FASTA record, read line by line (rules of ``load_sequences``)."""
-    opener = gzip.open if compressed else open
-    name: str | None = None
-    parts: list[str] = []
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for lineno, raw in enumerate(handle, start=1):
-            line = raw.strip()
-            if not line or line.startswith(";"):
-                continue
-            if line.startswith(">"):
-                words = line[1:].split(maxsplit=1)
-                if not words:
-                    raise ValueError(
-                        f"FASTA headers must name their record ('>name'), got {line!r} at "
-                        f"line {lineno} of {str(path)!r}."
-                    )
-                if name is not None:
-                    yield name, "".join(parts)
-                name, parts = words[0], []
-            elif name is None:
-                raise ValueError(
-                    f"A FASTA file must start with a header line ('>name'), got {line[:40]!r} "
-                    f"at line {lineno} of {str(path)!r}, before any header."
-                )
-            else:
-                parts.append(line)
-    if name is None:
-        raise ValueError(f"A FASTA file must hold at least one record, got none in {str(path)!r}.")
-    yield name, "".join(parts)
-
-
-def _fasta_chunks(path: Path, compressed: bool, chunk_size: int) -> Iterator[pd.DataFrame]:
-    records = _fasta_records(path, compressed)
-    while block := list(itertools.islice(records, chunk_size)):
-        ids, sequences = zip(*block, strict=True)
-        yield pd.DataFrame(
-            {
-                "id": pd.Series(ids, dtype=object),
-                "sequence": pd.Series(sequences, dtype=object),
-            }
-        )
-
-
-def _table_chunks(
-    path: Path, fmt: str, compressed: bool, chunk_size: int, sequence_column, id_column
-) -> Iterator[pd.DataFrame]:
-    """Chunks of a CSV/TSV file shaped as ``load_sequences`` returns them (id, sequence, rest)."""
-    # index_col=False: never take the first column as the row index (pandas does so silently
-    # when every data row has one field more than the header).
-    options = {
-        "sep": "," if fmt == "csv" else "\t",
-        "compression": "gzip" if compressed else None,
-        "index_col": False,
-    }
-    try:
-        columns = list(pd.read_csv(path, nrows=0, **options).columns)
-    except pd.errors.EmptyDataError:
-        raise ValueError(
-            f"A {fmt.upper()} file must have a header row, got an empty file {str(path)!r}."
-        ) from None
-    seq_col = _pick_column(columns, sequence_column, _SEQUENCE_NAMES, "sequence_column", path)
-    if seq_col is None:
-        raise ValueError(
-            f"sequence_column must name the sequence column of {str(path)!r}; none of its "
-            f"columns {columns} is called one of {list(_SEQUENCE_NAMES)} (case-insensitive), "
-            "got None."
-        )
-    id_col = _pick_column(columns, id_column, ("id",), "id_column", path)
-    others = [c for c in columns if c not in (seq_col, id_col)]
-    clashes = [c for c in others if c in ("id", "sequence")]
-    if clashes:
-        raise ValueError(
-            f"The columns {clashes} of {str(path)!r} would be overwritten by the columns 'id' "
-            "and 'sequence' given to the estimator; pass them as id_column / sequence_column "
-            "or rename them."
-        )
-    # As in load_sequences: sequences and ids as raw text (no NA parsing, ids keep leading
-    # zeros), the other columns parsed as usual. Two readers advance in step.
-    text_columns = [c for c in (seq_col, id_col) if c is not None]
-    start = 0
-    with contextlib.ExitStack() as stack:
-        text = stack.enter_context(
-            pd.read_csv(
-                path,
-                usecols=text_columns,
-                dtype=str,
-                na_filter=False,
-                chunksize=chunk_size,
-                **options,
-            )
-        )
-        blocks = ((words, None) for words in text)
-        if others:
-            rest = stack.enter_context(
-                pd.read_csv(path, usecols=others, chunksize=chunk_size, **options)
-            )
-            blocks = zip(text, rest, strict=True)
-        for words, data in blocks:
-            n = len(words)
-            ids = (
-                words[id_col].to_numpy(object)
-                if id_col is not None
-                else np.arange(start, start + n)
-            )
-            frame = pd.DataFrame({"id": ids, "sequence": words[seq_col].to_numpy(object)})
-            if data is not None:
-                frame = pd.concat([frame, data[others].reset_index(drop=True)], axis=1)
-            start += n
-            yield frame
-    if start == 0:
-        raise ValueError(
-            f"A {fmt.upper()} file must hold at least one row, got none in {str(path)!r}."
-        )
-
-
 def _prediction_table(ids, y_pred) -> pd.DataFrame:
     table = pd.DataFrame({"id": np.asarray(ids)})
     y_pred = np.asarray(y_pred)
@@ -517,9 +394,9 @@ def predict_file(
 ):
     """Predict every record of a CSV, TSV or FASTA file, reading and writing in chunks.
 
-    The file is read ``chunk_size`` records at a time (:func:`pandas.read_csv` with
-    ``chunksize``; FASTA line by line), each chunk is given to the estimator as the
-    DataFrame :func:`~sklearn_dynapro.datasets.load_sequences` would return for it
+    The file is read ``chunk_size`` records at a time by
+    :func:`~sklearn_dynapro.datasets.iter_sequences`, each chunk is given to the estimator
+    as the DataFrame :func:`~sklearn_dynapro.datasets.load_sequences` would return for it
     (``id``, ``sequence``, then the file's other columns, e.g. a library column), and its
     predictions are appended to ``out``. Memory stays that of one chunk however long the
     file is.
@@ -569,28 +446,15 @@ def predict_file(
     >>> predict_file(pipe, "library.fasta.gz", out="predictions.csv.gz")  # doctest: +SKIP
     """
     chunk_size = _check_args(estimator, chunk_size, n_jobs, progress, "predict")
+    frames = iter_sequences(
+        path,
+        chunk_size=chunk_size,
+        sequence_column=sequence_column,
+        id_column=id_column,
+        format=format,
+    )
     source = Path(os.fspath(path)).expanduser()
-    if not source.exists():
-        raise FileNotFoundError(f"No such sequence file: {str(source)!r}.")
-    if not source.is_file():
-        raise ValueError(f"path must be a file, got the directory {str(source)!r}.")
-    if format is None:
-        fmt = _infer_format(source)
-    elif format in _FORMATS:
-        fmt = format
-    else:
-        raise ValueError(f"format must be one of {_FORMATS} or None, got {format!r}.")
     target = None if out is None else _writable(out)
-    compressed = _is_gzip(source)
-    if fmt == "fasta":
-        for name, value in (("sequence_column", sequence_column), ("id_column", id_column)):
-            if value is not None:
-                raise ValueError(
-                    f"{name} must be None for a FASTA file, which has no columns, got {value!r}."
-                )
-        frames = _fasta_chunks(source, compressed, chunk_size)
-    else:
-        frames = _table_chunks(source, fmt, compressed, chunk_size, sequence_column, id_column)
 
     results = _run(
         estimator,

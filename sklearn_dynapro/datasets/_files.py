@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import itertools
 import os
 import re
 import warnings
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +17,7 @@ import pandas as pd
 
 from .._validation import format_rows
 
-__all__ = ["load_sequences"]
+__all__ = ["iter_sequences", "load_sequences"]
 
 _FORMATS = ("csv", "tsv", "fasta")
 _SUFFIX_TO_FORMAT = {
@@ -66,11 +69,47 @@ def _is_gzip(path: Path) -> bool:
         return handle.read(2) == _GZIP_MAGIC
 
 
-def _read_fasta(path: Path, compressed: bool) -> pd.DataFrame:
-    """Parse FASTA records into ``id`` (first word of the header) and ``sequence``."""
+def _source(path, format, **columns) -> tuple[Path, str, bool]:
+    """Check the file, the format and the column arguments; also say if it is gzipped."""
+    path = Path(os.fspath(path)).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"No such sequence file: {str(path)!r}.")
+    if not path.is_file():
+        raise ValueError(f"path must be a file, got the directory {str(path)!r}.")
+    if format is None:
+        fmt = _infer_format(path)
+    elif format in _FORMATS:
+        fmt = format
+    else:
+        raise ValueError(f"format must be one of {_FORMATS} or None, got {format!r}.")
+    if fmt == "fasta":
+        for name, value in columns.items():
+            if value is not None:
+                raise ValueError(
+                    f"{name} must be None for a FASTA file, which has no columns, got {value!r}."
+                )
+    return path, fmt, _is_gzip(path)
+
+
+@contextlib.contextmanager
+def _readable(path: Path, fmt: str, compressed: bool) -> Iterator[None]:
+    """Turn the many ways a file fails to parse into one ValueError that names the file."""
+    try:
+        yield
+    except _UNREADABLE as exc:
+        kind = f"{'gzip-compressed ' if compressed else ''}UTF-8 {fmt.upper()}"
+        reason = " ".join(str(exc).split()).rstrip(".")
+        raise ValueError(
+            f"path must be a {kind} file, got {str(path)!r}, which cannot be read as one "
+            f"({type(exc).__name__}: {reason})."
+        ) from exc
+
+
+def _fasta_records(path: Path, compressed: bool) -> Iterator[tuple[str, str]]:
+    """``(id, sequence)`` per FASTA record, ``id`` the first word of the header."""
     opener = gzip.open if compressed else open
-    ids: list[str] = []
-    sequences: list[list[str]] = []
+    name: str | None = None
+    parts: list[str] = []
     with opener(path, "rt", encoding="utf-8") as handle:
         for lineno, raw in enumerate(handle, start=1):
             line = raw.strip()
@@ -84,23 +123,37 @@ def _read_fasta(path: Path, compressed: bool) -> pd.DataFrame:
                         f"FASTA headers must name their record ('>name'), got {line!r} at "
                         f"line {lineno} of {str(path)!r}."
                     )
-                ids.append(words[0])
-                sequences.append([])
-            elif not sequences:
+                if name is not None:
+                    yield name, "".join(parts)
+                name, parts = words[0], []
+            elif name is None:
                 raise ValueError(
                     f"A FASTA file must start with a header line ('>name'), got {line[:40]!r} "
                     f"at line {lineno} of {str(path)!r}, before any header."
                 )
             else:
-                sequences[-1].append(line)
-    if not ids:
+                parts.append(line)
+    if name is None:
         raise ValueError(f"A FASTA file must hold at least one record, got none in {str(path)!r}.")
-    return pd.DataFrame(
-        {
-            "id": pd.Series(ids, dtype=object),
-            "sequence": pd.Series(["".join(parts) for parts in sequences], dtype=object),
-        }
-    )
+    yield name, "".join(parts)
+
+
+def _fasta_chunks(
+    path: Path, compressed: bool, chunk_size: int | None
+) -> Iterator[tuple[pd.DataFrame, None]]:
+    records = _fasta_records(path, compressed)
+    start = 0
+    while block := list(itertools.islice(records, chunk_size)):
+        ids, sequences = zip(*block, strict=True)
+        index = pd.RangeIndex(start, start + len(block))
+        X = pd.DataFrame(
+            {
+                "id": pd.Series(ids, index=index, dtype=object),
+                "sequence": pd.Series(sequences, index=index, dtype=object),
+            }
+        )
+        start += len(block)
+        yield X, None
 
 
 def _pick_column(columns: list, requested, candidates: tuple[str, ...], what: str, path: Path):
@@ -120,16 +173,10 @@ def _pick_column(columns: list, requested, candidates: tuple[str, ...], what: st
     return matches[0] if matches else None
 
 
-def _read_table(
-    path: Path, fmt: str, compressed: bool, sequence_column, target_column, id_column
-) -> tuple[pd.DataFrame, pd.Series | None]:
-    # index_col=False: never take the first column as the row index, which pandas otherwise
-    # does silently when every data row has one field more than the header.
-    options = {
-        "sep": "," if fmt == "csv" else "\t",
-        "compression": "gzip" if compressed else None,
-        "index_col": False,
-    }
+def _table_columns(
+    path: Path, fmt: str, options: dict, sequence_column, target_column, id_column
+) -> tuple:
+    """Read the header; return the sequence column, the id column (or None) and the others."""
     try:
         columns = list(pd.read_csv(path, nrows=0, **options).columns)
     except pd.errors.EmptyDataError:
@@ -162,33 +209,89 @@ def _read_table(
             "columns 'id' and 'sequence'; pass them as id_column / sequence_column or rename "
             "them."
         )
+    return seq_col, id_col, others
 
-    # Sequences and ids are read as raw text, without NA parsing: the sequence "NA" stays a
-    # sequence, an empty field stays "" (reported as empty by the estimators), and an id
-    # such as "0001" keeps its zeros.
-    # The whole file is parsed here, so rows with more fields than the header are an error
-    # (usecols would drop the extra fields, and index_col=False only warns about them).
-    text_columns = [c for c in (seq_col, id_col) if c is not None]
+
+@contextlib.contextmanager
+def _strict_fields() -> Iterator[None]:
+    # With index_col=False, rows with more fields than the header only draw a ParserWarning
+    # (and usecols would drop the extra fields silently): make it an error. Set around each
+    # read only, so that the caller's own warning filters hold between chunks.
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.ParserWarning)
-        text = pd.read_csv(path, dtype=str, na_filter=False, **options)[text_columns]
-    if text.shape[0] == 0:
+        yield
+
+
+def _table_chunks(
+    path: Path, fmt: str, options: dict, columns: tuple, target_column, chunk_size: int | None
+) -> Iterator[tuple[pd.DataFrame, pd.Series | None]]:
+    seq_col, id_col, others = columns
+    rest = others + ([target_column] if target_column is not None else [])
+
+    def reader(stack: contextlib.ExitStack, **kwargs) -> Iterator[pd.DataFrame]:
+        if chunk_size is None:
+            return iter([pd.read_csv(path, **kwargs, **options)])
+        return stack.enter_context(pd.read_csv(path, chunksize=chunk_size, **kwargs, **options))
+
+    # Two readers advance in step. The first reads every field as raw text without NA parsing,
+    # so that the sequence "NA" stays a sequence, an empty field stays "" (reported as empty
+    # by the estimators) and an id such as "0001" keeps its zeros; the second parses the
+    # other columns as usual.
+    start = 0
+    with contextlib.ExitStack() as stack:
+        with _strict_fields():
+            text = reader(stack, dtype=str, na_filter=False)
+        data = reader(stack, usecols=rest) if rest else None
+        while True:
+            with _strict_fields():
+                words = next(text, None)
+            if words is None or words.empty:  # a file with only a header gives one empty chunk
+                break
+            ids = words[id_col].astype(object) if id_col is not None else words.index.to_numpy()
+            X = pd.DataFrame(
+                {"id": ids, "sequence": words[seq_col].astype(object)}, index=words.index
+            )
+            target = None
+            if data is not None:
+                values = next(data)
+                X = pd.concat([X, values[others]], axis=1)
+                target = values[target_column] if target_column is not None else None
+            start += len(X)
+            yield X, target
+    if start == 0:
         raise ValueError(
             f"A {fmt.upper()} file must hold at least one row, got none in {str(path)!r}."
         )
-    rest = others + ([target_column] if target_column is not None else [])
-    if rest:
-        data = pd.read_csv(path, usecols=rest, **options)
-    else:
-        data = pd.DataFrame(index=text.index)
 
-    ids = text[id_col].astype(object) if id_col is not None else pd.RangeIndex(len(text))
-    X = pd.DataFrame({"id": ids, "sequence": text[seq_col].astype(object)})
-    X = pd.concat([X, data[others]], axis=1)
-    if target_column is None:
-        return X, None
 
-    raw = data[target_column]
+def _chunks(
+    path: Path,
+    fmt: str,
+    compressed: bool,
+    chunk_size: int | None,
+    sequence_column,
+    target_column,
+    id_column,
+) -> Iterator[tuple[pd.DataFrame, pd.Series | None]]:
+    """``(X, raw target or None)`` per ``chunk_size`` records (``None``: all in one chunk).
+
+    The header and the column arguments are checked now, the records as they are read. The
+    index of each ``X`` counts the records of the file from 0.
+    """
+    if fmt == "fasta":
+        return _fasta_chunks(path, compressed, chunk_size)
+    # index_col=False: never take the first column as the row index, which pandas otherwise
+    # does silently when every data row has one field more than the header.
+    options = {
+        "sep": "," if fmt == "csv" else "\t",
+        "compression": "gzip" if compressed else None,
+        "index_col": False,
+    }
+    columns = _table_columns(path, fmt, options, sequence_column, target_column, id_column)
+    return _table_chunks(path, fmt, options, columns, target_column, chunk_size)
+
+
+def _check_target(raw: pd.Series, target_column: str) -> pd.Series:
     y = pd.to_numeric(raw, errors="coerce").astype(np.float64)
     bad = np.flatnonzero(~np.isfinite(y.to_numpy()))
     if bad.size:
@@ -199,7 +302,74 @@ def _read_table(
             f"non-numeric or infinite values at {format_rows(bad.tolist())} "
             f"(first: {first!r})."
         )
-    return X, y.rename(target_column)
+    return y.rename(target_column)
+
+
+def iter_sequences(
+    path: str | os.PathLike,
+    *,
+    chunk_size: int = 10_000,
+    sequence_column: str | None = None,
+    id_column: str | None = None,
+    format: str | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Read a CSV, TSV or FASTA file of sequences ``chunk_size`` records at a time.
+
+    Each chunk is shaped as :func:`load_sequences` returns the whole file, with the same
+    rules and errors, so memory stays that of one chunk however long the file is. The path,
+    format, header and column arguments are checked when this is called; the records as they
+    are read.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file. Gzip-compressed files are recognised by their content.
+    chunk_size : int, default=10_000
+        Records per chunk (the last chunk may hold fewer).
+    sequence_column, id_column : str or None, default=None
+        Columns of a CSV/TSV file, as in :func:`load_sequences`. Must be None for FASTA.
+    format : {"csv", "tsv", "fasta"} or None, default=None
+        File format; ``None`` infers it from the suffix, ignoring a final ``.gz``.
+
+    Returns
+    -------
+    chunks : iterator of DataFrame
+        ``id``, ``sequence``, then the file's other columns (CSV/TSV), each indexed by
+        record number counted from 0 over the whole file, so that ``pd.concat(chunks)``
+        equals ``load_sequences(path, ...)``. Without an id column the id is that record
+        number. The dtypes of the other columns are inferred chunk by chunk.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        As :func:`load_sequences` (the message names the file); errors in the records are
+        raised by the iteration that reaches them.
+    TypeError
+        If ``chunk_size`` is not an int.
+
+    Examples
+    --------
+    >>> from sklearn_dynapro.datasets import iter_sequences
+    >>> for X in iter_sequences("library.fasta.gz", chunk_size=50_000):  # doctest: +SKIP
+    ...     store(X["id"], pipe.predict(X))
+    """
+    from ..features._common import check_int  # imported here: features pulls in ViennaRNA
+
+    chunk_size = check_int("chunk_size", chunk_size, min_value=1)
+    path, fmt, compressed = _source(
+        path, format, sequence_column=sequence_column, id_column=id_column
+    )
+    with _readable(path, fmt, compressed):
+        chunks = _chunks(path, fmt, compressed, chunk_size, sequence_column, None, id_column)
+    return _frames(chunks, path, fmt, compressed)
+
+
+def _frames(chunks, path: Path, fmt: str, compressed: bool) -> Iterator[pd.DataFrame]:
+    with _readable(path, fmt, compressed):
+        for X, _ in chunks:
+            yield X
 
 
 def load_sequences(
@@ -256,39 +426,15 @@ def load_sequences(
     >>> from sklearn_dynapro.datasets import load_sequences
     >>> X, y = load_sequences("utrs.csv", target_column="mrl")  # doctest: +SKIP
     """
-    path = Path(os.fspath(path)).expanduser()
-    if not path.exists():
-        raise FileNotFoundError(f"No such sequence file: {str(path)!r}.")
-    if not path.is_file():
-        raise ValueError(f"path must be a file, got the directory {str(path)!r}.")
-    if format is None:
-        fmt = _infer_format(path)
-    elif format in _FORMATS:
-        fmt = format
-    else:
-        raise ValueError(f"format must be one of {_FORMATS} or None, got {format!r}.")
-    compressed = _is_gzip(path)
-
-    if fmt == "fasta":
-        given = {
-            "sequence_column": sequence_column,
-            "target_column": target_column,
-            "id_column": id_column,
-        }
-        for name, value in given.items():
-            if value is not None:
-                raise ValueError(
-                    f"{name} must be None for a FASTA file, which has no columns, got {value!r}."
-                )
-    try:
-        if fmt == "fasta":
-            return _read_fasta(path, compressed)
-        X, y = _read_table(path, fmt, compressed, sequence_column, target_column, id_column)
-    except _UNREADABLE as exc:
-        kind = f"{'gzip-compressed ' if compressed else ''}UTF-8 {fmt.upper()}"
-        reason = " ".join(str(exc).split()).rstrip(".")
-        raise ValueError(
-            f"path must be a {kind} file, got {str(path)!r}, which cannot be read as one "
-            f"({type(exc).__name__}: {reason})."
-        ) from exc
-    return X if y is None else (X, y)
+    path, fmt, compressed = _source(
+        path,
+        format,
+        sequence_column=sequence_column,
+        target_column=target_column,
+        id_column=id_column,
+    )
+    with _readable(path, fmt, compressed):
+        # chunk_size=None: the whole file as one chunk, so that pandas infers the dtype of
+        # each column from all of its rows.
+        [(X, raw)] = _chunks(path, fmt, compressed, None, sequence_column, target_column, id_column)
+    return X if raw is None else (X, _check_target(raw, target_column))

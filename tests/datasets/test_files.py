@@ -1,4 +1,5 @@
-"""load_sequences: CSV, TSV and FASTA files, compressed or not, and their errors."""
+"""load_sequences and iter_sequences: CSV, TSV and FASTA files, compressed or not, and their
+errors."""
 
 import gzip
 
@@ -6,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sklearn_dynapro.datasets import load_sequences
+from sklearn_dynapro.datasets import iter_sequences, load_mpra_random50, load_sequences
 from sklearn_dynapro.preprocessing import SequenceTokenizer
 
 CSV = "name,UTR,mrl,library\nu1,ACGU,1.5,a\nu2,ggta,2.0,b\nu3,TTAN,3.25,a\n"
@@ -190,4 +191,79 @@ def test_bad_targets_name_the_row(tmp_path, values, match):
 def test_empty_tables(tmp_path, text):
     path = write(tmp_path / "u.csv", text)
     with pytest.raises(ValueError, match=r"(header row|at least one row)"):
+        load_sequences(path)
+
+
+# ------------------------------------------------------------------------- iter_sequences
+FASTA = ">s1 first record\nACGT\nTTAA\n\n;comment\n>s2\nggu\n>s3 empty\n>s4\nNNAC\n"
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 100])
+@pytest.mark.parametrize(
+    ("name", "text", "compress", "kwargs"),
+    [
+        ("u.csv", CSV, False, {"id_column": "name"}),
+        ("u.csv.gz", CSV, True, {}),
+        ("u.tsv", CSV.replace(",", "\t"), False, {"sequence_column": "UTR"}),
+        ("u.fa", FASTA, False, {}),
+        ("u.fa.gz", FASTA, True, {}),
+    ],
+)
+def test_chunks_concatenate_to_load_sequences(tmp_path, name, text, compress, kwargs, chunk_size):
+    path = write(tmp_path / name, text, compress)
+    expected = load_sequences(path, **kwargs)
+    chunks = list(iter_sequences(path, chunk_size=chunk_size, **kwargs))
+    n = len(expected)
+    assert [len(X) for X in chunks] == [min(chunk_size, n - s) for s in range(0, n, chunk_size)]
+    assert all(list(X.columns) == list(expected.columns) for X in chunks)
+    pd.testing.assert_frame_equal(pd.concat(chunks), expected)
+
+
+def test_real_sequences_stream_in_file_order(tmp_path):
+    X, y = load_mpra_random50()
+    table = pd.DataFrame({"id": [f"utr{i:04d}" for i in range(50)], "utr": X[:50], "mrl": y[:50]})
+    path = tmp_path / "utrs.tsv.gz"
+    table.to_csv(path, sep="\t", index=False, compression="gzip")
+    chunks = list(iter_sequences(path, chunk_size=7))
+    assert len(chunks) == 8 and len(chunks[-1]) == 1
+    # Each chunk is indexed by record number over the whole file.
+    assert chunks[3].index.tolist() == list(range(21, 28))
+    streamed = pd.concat(chunks)
+    assert streamed["id"].tolist() == table["id"].tolist()  # leading zeros kept
+    assert streamed["sequence"].tolist() == list(X[:50])
+    np.testing.assert_allclose(streamed["mrl"], y[:50])
+    pd.testing.assert_frame_equal(streamed, load_sequences(path))
+
+
+def test_iter_checks_the_file_and_columns_when_called(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"nope\.csv"):
+        iter_sequences(tmp_path / "nope.csv")
+    path = write(tmp_path / "u.csv", "name,value\na,1\n")
+    with pytest.raises(ValueError, match=r"sequence_column must name .*u\.csv"):
+        iter_sequences(path)
+    with pytest.raises(ValueError, match=r"id_column must be one of the columns .*u\.csv"):
+        iter_sequences(path, sequence_column="name", id_column="nope")
+    with pytest.raises(ValueError, match="sequence_column must be None for a FASTA file"):
+        iter_sequences(path, format="fasta", sequence_column="name")
+    with pytest.raises(ValueError, match="chunk_size must be an int >= 1, got 0"):
+        iter_sequences(path, chunk_size=0)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "match"),
+    [
+        ("u.fa", b">a\nAC\n>\nGG\n", r"headers must name their record .* line 3 of .*u\.fa"),
+        ("u.fa", b"", r"at least one record, got none in .*u\.fa"),
+        ("u.csv", b"seq,y\n", r"at least one row, got none in .*u\.csv"),
+        ("u.csv", b"seq,y\nAC,1\nGG,2,3\n", r"UTF-8 CSV file, got .*u\.csv.*Expected 2 fields"),
+        ("u.csv", b"seq\nAC\n\xff\xfe\n", r"UTF-8 CSV file, got .*u\.csv.*UnicodeDecodeError"),
+        ("u.csv.gz", b"\x1f\x8bnot gzip", r"gzip-compressed UTF-8 CSV file, got .*u\.csv\.gz"),
+    ],
+)
+def test_iter_errors_name_the_file(tmp_path, name, content, match):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=match):
+        list(iter_sequences(path, chunk_size=1))
+    with pytest.raises(ValueError, match=match):
         load_sequences(path)
