@@ -96,6 +96,11 @@ def _load_model(path: str):
     import joblib
 
     file = Path(path).expanduser()
+    if file.is_dir():
+        # A folder written by sklearn_dynapro.save (--format safe): checked, never unpickled.
+        from .persistence import load
+
+        return load(file)
     if not file.is_file():
         raise FileNotFoundError(f"No such model file: {str(file)!r}.")
     try:
@@ -115,7 +120,16 @@ def _load_model(path: str):
 
 # ---------------------------------------------------------------------------- commands
 def _cmd_fit(args: argparse.Namespace) -> int:
-    out = _output_path(args.out, "--out")
+    if args.format == "safe":
+        out = Path(args.out).expanduser()
+        if out.exists():
+            raise ValueError(f"--out must be a new folder for --format safe, got {str(out)!r}.")
+        if not out.parent.is_dir():
+            raise FileNotFoundError(
+                f"The folder of --out must exist, got {str(out.parent)!r} for {str(out)!r}."
+            )
+    else:
+        out = _output_path(args.out, "--out")
     X, y = _read(args.data, args, target=args.target)
 
     from .models import FAST_CPU_PARAMS, make_dynapro_pipeline
@@ -147,9 +161,14 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     pipeline.fit(X, y)
     seconds = time.perf_counter() - start
 
-    import joblib
+    if args.format == "safe":
+        from .persistence import save
 
-    joblib.dump(pipeline, out)
+        save(pipeline, out)
+    else:
+        import joblib
+
+        joblib.dump(pipeline, out)
     print(f"Fitted in {seconds:.1f} s; model written to {str(out)!r}")
     return 0
 
@@ -321,7 +340,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--n-jobs", type=int, default=None, help="processes for RNA folding")
     fit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    fit.add_argument("--out", required=True, metavar="MODEL", help="model file to write")
+    fit.add_argument(
+        "--out", required=True, metavar="MODEL", help="model file (or folder) to write"
+    )
+    fit.add_argument(
+        "--format",
+        choices=["joblib", "safe"],
+        default="joblib",
+        help="joblib: one pickle file, for your own use; safe: a folder written by "
+        "sklearn_dynapro.save (safetensors, skops, SHA-256 manifest), for sharing",
+    )
     fit.add_argument("--quiet", action="store_true", help="no epoch table or progress bars")
     fit.set_defaults(handler=_cmd_fit)
 
@@ -330,7 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="predict with a saved model",
         description="Predict one value per input record, in input order, with the input id.",
     )
-    predict.add_argument("--model", required=True, help="model file written by 'dynapro fit'")
+    predict.add_argument(
+        "--model",
+        required=True,
+        help="model written by 'dynapro fit': a joblib file, or a --format safe folder",
+    )
     _add_input_options(predict, ids=True)
     predict.add_argument(
         "--out", required=True, metavar="CSV", help="CSV to write (columns id, prediction)"

@@ -100,6 +100,22 @@ def test_fit_predict_round_trip_keeps_ids_and_order(data_dir, fitted, capsys):
     assert pipeline.get_params()["model__max_epochs"] == 1
 
 
+def test_safe_format_round_trip_predicts_like_joblib(data_dir, fitted, tmp_path, capsys):
+    folder = tmp_path / "shared_model"
+    args = ["fit", "--data", str(data_dir / "train.csv"), "--target", "mrl"]
+    args += ["--params", str(data_dir / "tiny.json"), "--format", "safe", "--quiet"]
+    assert main([*args, "--out", str(folder)]) == 0
+    assert (folder / "manifest.json").is_file()
+    safe, plain = tmp_path / "safe.csv", tmp_path / "plain.csv"
+    assert main(predict_args(folder, data_dir / "new.fasta", safe, "--quiet")) == 0
+    assert main(predict_args(fitted, data_dir / "new.fasta", plain, "--quiet")) == 0
+    # Same data, parameters and seed: the safe folder predicts what the joblib file does.
+    pd.testing.assert_frame_equal(pd.read_csv(safe), pd.read_csv(plain))
+    capsys.readouterr()
+    assert main([*args, "--out", str(folder)]) == 2  # never overwrites an existing folder
+    assert "new folder" in capsys.readouterr().err
+
+
 def test_fit_uses_the_library_column_and_predict_requires_it(data_dir, tmp_path, capsys):
     model = tmp_path / "lib.joblib"
     args = ["fit", "--data", str(data_dir / "train.csv"), "--target", "mrl"]
