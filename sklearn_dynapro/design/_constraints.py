@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ..features._common import check_int
+
 __all__ = ["DesignConstraints", "count_uaug", "gc_content"]
 
 _BASES = "ACGT"
@@ -107,11 +109,7 @@ class DesignConstraints:
     _gc_bounds: tuple[int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        length = self.length
-        if isinstance(length, bool | np.bool_) or not isinstance(length, numbers.Integral):
-            raise TypeError(f"length must be an int >= 1, got {length!r}.")
-        if length < 1:
-            raise ValueError(f"length must be an int >= 1, got {length!r}.")
+        length = check_int("length", self.length, min_value=1)
         for name in ("forbid_uaug", "kozak"):
             if not isinstance(getattr(self, name), bool | np.bool_):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")

@@ -9,18 +9,10 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_sequences, format_rows
+from ..features._common import check_int
 from ._constraints import DesignConstraints, count_uaug, gc_content
 
 __all__ = ["CachedOracle", "check_constraints", "check_start_sequences", "design_frame"]
-
-
-def check_int(name: str, value, *, min_value: int) -> int:
-    """Return ``value`` as an int ``>= min_value``; bools are rejected."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= {min_value}, got {value!r}.")
-    if value < min_value:
-        raise ValueError(f"{name} must be an int >= {min_value}, got {value!r}.")
-    return int(value)
 
 
 def check_rate(name: str, value) -> float:
