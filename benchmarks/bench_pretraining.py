@@ -16,6 +16,8 @@ Examples
 --------
 python benchmarks/bench_pretraining.py --folds-to-run 0 --csv benchmarks/results/x.csv
 python benchmarks/bench_pretraining.py --n 600 --pretrain-epochs 1 --epochs 1
+python benchmarks/bench_pretraining.py --save-backbone lm.pt --folds-to-run 0
+python benchmarks/bench_pretraining.py --load-backbone lm.pt --folds-to-run 1,2,3,4
 """
 
 from __future__ import annotations
@@ -126,6 +128,11 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--n-jobs", type=int, default=2, help="folding processes")
     parser.add_argument("--save-backbone", default=None, help="keep the pre-trained weights")
+    parser.add_argument(
+        "--load-backbone",
+        default=None,
+        help="weights written by --save-backbone with the same backbone options: skip pre-training",
+    )
     parser.add_argument("--csv", default=None, help="append per-fold rows here")
     parser.add_argument("--verbose", type=int, default=0)
     args = parser.parse_args(argv)
@@ -136,17 +143,19 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     if not fractions or not all(0 < f <= 1 for f in fractions):
         parser.error(f"--fractions must be shares in (0, 1], got {args.fractions!r}")
 
-    corpus = pretraining_corpus(args.n)
-    start = time.perf_counter()
-    lm = pretrain(corpus, args)
-    pretrain_seconds = time.perf_counter() - start
-    last = lm.history_[-1]
-    print(
-        f"pre-trained on {len(corpus)} sequences in {pretrain_seconds:.0f} s: "
-        f"mlm_accuracy={last['mlm_accuracy']:.3f} mfe_loss={last['mfe_loss']:.3f} "
-        f"structure_accuracy={last['structure_accuracy']:.3f}",
-        flush=True,
-    )
+    lm, pretrain_seconds = None, float("nan")
+    if args.load_backbone is None:
+        corpus = pretraining_corpus(args.n)
+        start = time.perf_counter()
+        lm = pretrain(corpus, args)
+        pretrain_seconds = time.perf_counter() - start
+        last = lm.history_[-1]
+        print(
+            f"pre-trained on {len(corpus)} sequences in {pretrain_seconds:.0f} s: "
+            f"mlm_accuracy={last['mlm_accuracy']:.3f} mfe_loss={last['mfe_loss']:.3f} "
+            f"structure_accuracy={last['structure_accuracy']:.3f}",
+            flush=True,
+        )
 
     params = {**FAST_CPU_PARAMS, **backbone_params(args)}
     if args.epochs is not None:
@@ -157,8 +166,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         # Fold processes load the weights from a file instead of unpickling the model.
-        weights = args.save_backbone or str(Path(tmp) / "backbone.pt")
-        lm.save_backbone(weights)
+        weights = args.load_backbone or args.save_backbone or str(Path(tmp) / "backbone.pt")
+        if lm is not None:
+            lm.save_backbone(weights)
         arms = {
             "random_init": dict(params),
             "pretrained": {**params, "freeze_backbone_epochs": args.freeze_epochs},

@@ -15,8 +15,11 @@ Tasks:
     (``naive``).
 ``features``
     :class:`~sklearn_dynapro.features.BiophysicalFeatures` (``n_jobs=--n-jobs``) computed
-    chunk by chunk with ``predict_chunked(..., method="transform")``; ViennaRNA folding is
-    most of the time (about 0.5 ms per 50-nt sequence per core, plus its 30-nt window).
+    chunk by chunk with ``iter_predictions(..., method="transform")``, each chunk's matrix
+    appended to a binary file as it comes (``chunked``: how a million rows of features are
+    kept without holding them), and, up to ``--naive-max``, with one ``transform`` of the
+    whole list (``naive``). ViennaRNA folding is most of the time (about 0.5 ms per 50-nt
+    sequence per core, plus its 30-nt window).
 ``fold``
     Folding speed alone: :func:`~sklearn_dynapro.features.fold_mfe` per chunk, whole UTR
     only, cache off.
@@ -26,7 +29,8 @@ about 1 µs each; the naive list is drawn before timing), sequences per second, 
 memory before the call and its peak (``VmHWM`` from ``/proc/self/status``; Linux), and the
 largest joblib worker's peak when ``--n-jobs`` > 1. Peak memory of ``naive`` grows with the
 input; that of ``chunked`` should not, beyond the output (8 bytes per prediction) and, for
-``features``, the bounded fold cache (``--no-fold-cache`` turns it off).
+``features``, the fold cache up to its bound (200,000 energies, about 40 MiB;
+``--no-fold-cache`` turns it off).
 
 Usage::
 
@@ -114,8 +118,10 @@ def measure(
     """Time one (task, mode, size) in this fresh process; return seconds and memory."""
     import itertools
 
+    import numpy as np
+
     from sklearn_dynapro.features import BiophysicalFeatures, fold_mfe
-    from sklearn_dynapro.streaming import predict_chunked
+    from sklearn_dynapro.streaming import iter_predictions, predict_chunked
 
     stream = synthetic_utrs(n, seed)
     if task == "predict":
@@ -134,7 +140,19 @@ def measure(
             )
     elif task == "features":
         bio = BiophysicalFeatures(n_jobs=n_jobs, cache=fold_cache).fit(["ACGT"])
-        run = lambda: predict_chunked(bio, stream, chunk_size=chunk_size, method="transform")  # noqa: E731
+        if mode == "naive":
+            sequences = list(stream)
+            run = lambda: bio.transform(sequences)  # noqa: E731
+        else:
+
+            def run():
+                rows = 0
+                with tempfile.TemporaryFile() as handle:
+                    parts = iter_predictions(bio, stream, chunk_size=chunk_size, method="transform")
+                    for part in parts:
+                        handle.write(np.ascontiguousarray(part, dtype=np.float64).tobytes())
+                        rows += len(part)
+                return range(rows)
     else:
 
         def run():
@@ -226,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
         "--naive-max",
         type=int,
         default=100_000,
-        help="largest size also predicted unchunked (default: 100000)",
+        help="largest size also predicted/featurised unchunked (default: 100000)",
     )
     parser.add_argument(
         "--no-fold-cache", action="store_true", help="features: BiophysicalFeatures(cache=False)"
@@ -256,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
         for task in args.tasks:
             for n in args.sizes:
                 modes = ["chunked"]
-                if task == "predict" and n <= args.naive_max:
+                if task != "fold" and n <= args.naive_max:
                     modes.append("naive")
                 for mode in modes:
                     result = run_isolated(measure, task, mode, n, model=model, **common)

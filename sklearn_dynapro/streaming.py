@@ -230,6 +230,43 @@ def _concat(parts: list):
     return np.concatenate([np.asarray(part) for part in parts])
 
 
+def _stack(outputs: Iterator, total: int | None):
+    """Stack chunk outputs as they come, so peak memory is the output plus one chunk.
+
+    ``np.concatenate`` over a list of chunks holds the output twice. Dense arrays are
+    instead copied into one array, allocated for ``total`` rows when the input's length is
+    known, or grown by doubling with ``ndarray.resize`` (``realloc``; pages not yet written
+    take no memory) when it is streamed. Sparse and pandas outputs are concatenated.
+    """
+    first = next(outputs)
+    if sparse.issparse(first) or isinstance(first, pd.DataFrame | pd.Series):
+        return _concat([first, *outputs])
+    first = np.asarray(first)
+    tail = first.shape[1:]
+    capacity = total if total is not None else max(2 * len(first), 1)
+    out = np.empty((capacity, *tail), dtype=first.dtype)
+    filled = 0
+    for part in itertools.chain([first], outputs):
+        part = np.asarray(part)
+        if part.shape[1:] != tail:
+            raise ValueError(
+                f"Every chunk's output must have the shape (n_rows, *{tail}), got "
+                f"{part.shape} for the chunk starting at row {filled}."
+            )
+        dtype = np.result_type(out.dtype, part.dtype)
+        if dtype != out.dtype:  # as np.concatenate would promote
+            out = out.astype(dtype)
+        end = filled + len(part)
+        if end > capacity:
+            capacity = max(2 * capacity, end)
+            out.resize((capacity, *tail), refcheck=False)
+        out[filled:end] = part
+        filled = end
+    if filled != capacity:
+        out.resize((filled, *tail), refcheck=False)
+    return out
+
+
 # ------------------------------------------------------------------------- public API
 def iter_predictions(
     estimator,
@@ -343,18 +380,10 @@ def predict_chunked(
     >>> from sklearn_dynapro import predict_chunked
     >>> y_pred = predict_chunked(pipe, sequences, chunk_size=10_000)  # doctest: +SKIP
     """
-    return _concat(
-        list(
-            iter_predictions(
-                estimator,
-                X,
-                chunk_size=chunk_size,
-                n_jobs=n_jobs,
-                progress=progress,
-                method=method,
-            )
-        )
-    )
+    chunk_size = _check_args(estimator, chunk_size, n_jobs, progress, method)
+    chunks, total = _chunks_of(X, chunk_size)
+    run = _run(estimator, chunks, method=method, n_jobs=n_jobs, progress=progress, total=total)
+    return _stack((out for _, _, out in run), total)
 
 
 # ----------------------------------------------------------------------------- files

@@ -9,6 +9,7 @@ import pytest
 import torch
 from joblib import parallel_config
 from scipy import sparse
+from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
@@ -114,6 +115,42 @@ def test_transform_method(trees, mrl):
     out = predict_chunked(sparse_kmers, X, chunk_size=7, method="transform")
     assert sparse.issparse(out)
     np.testing.assert_array_equal(out.toarray(), sparse_kmers.transform(X).toarray())
+
+
+def test_streamed_matrix_output(trees, mrl):
+    # A generator's length is unknown: the output grows as chunks come, 2-D outputs included.
+    X = mrl[0][:100]
+    kmers = trees[0]
+    for chunk_size in (1, 7, 100, 150):
+        out = predict_chunked(kmers, iter(X), chunk_size=chunk_size, method="transform")
+        np.testing.assert_array_equal(out, kmers.transform(X))
+        assert out.flags.owndata and out.flags.c_contiguous
+
+
+class _Ragged(BaseEstimator):
+    """Returns one column more for every chunk after the first, or ints then floats."""
+
+    def __init__(self, mode="width"):
+        self.mode = mode
+
+    def fit(self, X, y=None):
+        self.calls_ = 0
+        return self
+
+    def predict(self, X):
+        self.calls_ += 1
+        if self.mode == "width":
+            return np.zeros((len(X), self.calls_))
+        return np.arange(len(X)) if self.calls_ == 1 else np.full(len(X), 0.5)
+
+
+def test_chunk_outputs_must_agree_in_width_and_promote_dtypes():
+    X = ["ACGT"] * 10
+    with pytest.raises(ValueError, match=r"shape \(n_rows, \*\(1,\)\), got \(4, 2\).*row 4"):
+        predict_chunked(_Ragged("width").fit(X), X, chunk_size=4)
+    out = predict_chunked(_Ragged("dtype").fit(X), X, chunk_size=4)  # as np.concatenate would
+    np.testing.assert_array_equal(out, np.r_[np.arange(4), np.full(6, 0.5)])
+    assert out.dtype == np.float64
 
 
 def test_dataframe_with_library_column(dynapro, two_libraries):
@@ -252,3 +289,13 @@ def test_peak_memory_does_not_grow_with_the_input(mrl):
     materialised = list(synthetic(20_000))
     naive = _peak_bytes(lambda: ridge.predict(materialised))
     assert naive > 3 * large  # the measurement does see growth when there is some
+
+
+def test_feature_matrix_is_held_once(mrl):
+    # Features of a known number of rows are written into one array: peak is the output
+    # plus one chunk, where concatenating the chunks would hold the output twice.
+    kmers = KmerFeatures(k_range=(1, 3)).fit(mrl[0])
+    X = list(synthetic(10_000))
+    n_bytes = len(X) * kmers.transform(X[:1]).nbytes
+    peak = _peak_bytes(lambda: predict_chunked(kmers, X, chunk_size=500, method="transform"))
+    assert n_bytes <= peak < 1.5 * n_bytes

@@ -70,8 +70,11 @@ _PROBE = RNA.md()
 _MODEL_DEFAULTS = tuple((name, value) for name, value in _MODEL_DEFAULTS if hasattr(_PROBE, name))
 del _PROBE
 
-#: Most energies the process-level cache holds (roughly 200 bytes each for 50-100 nt UTRs).
-_CACHE_MAX_ENTRIES = 1_000_000
+#: Most energies the process-level cache holds (roughly 200 bytes each for 50-100 nt UTRs, so
+#: about 40 MiB). Two per sequence (whole UTR and start window): five times the largest bundled
+#: library, so cross-validation folds each sequence once, while streaming millions of
+#: sequences keeps only the newest.
+_CACHE_MAX_ENTRIES = 200_000
 # model settings → {sequence: energy}; both levels keep insertion order so eviction drops the
 # oldest settings' oldest sequences first.
 _CACHE: OrderedDict[tuple, dict[str, float]] = OrderedDict()

@@ -51,3 +51,21 @@ def test_tiny_run_compares_both_arms_on_the_same_folds(bench, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "train_fraction |" in out and "| dynapro_pretrained " in out
     assert "pre-trained on" in out
+
+    # The saved backbone skips pre-training and fine-tunes exactly as before.
+    again = tmp_path / "again.csv"
+    bench.main(
+        [
+            "--n", "300", "--epochs", "1", "--folds-to-run", "0", "--fractions", "0.1",
+            "--threads", "1", "--n-jobs", "1", "--no-features", "--backbone-dim", "16",
+            "--backbone-layers", "1", "--backbone-heads", "2", "--backbone-ffn", "32",
+            "--csv", str(again), "--load-backbone", str(weights),
+        ]
+    )  # fmt: skip
+    assert "pre-trained on" not in capsys.readouterr().out
+    reused = pd.read_csv(again).set_index("pretrained")
+    assert reused["pretrain_seconds"].isna().all()
+    first = rows[rows["train_fraction"] == 0.1].set_index("pretrained")
+    pd.testing.assert_series_equal(
+        reused.loc[[True, False], "r2_pearson"], first.loc[[True, False], "r2_pearson"], rtol=1e-6
+    )
