@@ -36,9 +36,7 @@ def main() -> None:
     X_train, X_test, y_train, y_test = train_test_split(
         X[: args.n], y[: args.n], test_size=0.2, random_state=0
     )
-    space = DynaProSearchSpace(
-        n_layers=(1, 2), d_model=(32, 64), max_epochs=(3, args.max_epochs)
-    )
+    space = DynaProSearchSpace(n_layers=(1, 2), d_model=(32, 64), max_epochs=(3, args.max_epochs))
     study = tune_dynapro(
         X_train,
         y_train,
