@@ -18,6 +18,8 @@ import pandas as pd
 __all__ = [
     "AMBIGUOUS_POLICIES",
     "IUPAC_AMBIGUOUS",
+    "check_bool",
+    "check_int",
     "check_library_labels",
     "check_sequences",
     "check_target",
@@ -33,6 +35,57 @@ _ACGT = re.compile(r"[ACGT]+")
 _ACGTN = re.compile(r"[ACGTN]+")
 _AMBIGUOUS_TO_N = str.maketrans({c: "N" for c in IUPAC_AMBIGUOUS})
 _SHOWN_ROWS = 10
+
+
+def check_int(name: str, value, *, minimum: int = 1, allow_none: bool = False) -> int | None:
+    """Return ``value`` as a built-in ``int >= minimum`` (or None when allowed).
+
+    Hyper-parameters often arrive from grids and Optuna trials as NumPy integers, which are
+    accepted; bools are rejected although they subclass ``int``.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the error message.
+    value : object
+        Candidate value.
+    minimum : int, default=1
+        Smallest accepted value.
+    allow_none : bool, default=False
+        Accept ``None`` (returned unchanged).
+
+    Returns
+    -------
+    int or None
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer.
+    ValueError
+        If it is smaller than ``minimum``.
+    """
+    if value is None and allow_none:
+        return None
+    expected = f"an int >= {minimum}" + (" or None" if allow_none else "")
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {expected}, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be {expected}, got {value!r}.")
+    return int(value)
+
+
+def check_bool(name: str, value) -> bool:
+    """Return ``value`` as a built-in ``bool``; NumPy booleans are accepted, ints are not.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a bool.
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be a bool, got {value!r}.")
+    return bool(value)
 
 
 def format_rows(rows: Iterable[int]) -> str:

@@ -30,8 +30,9 @@ from scipy import sparse
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from ._validation import check_bool, check_int
 from .datasets import iter_sequences
-from .features._common import check_bool, check_int, check_n_jobs
+from .features._common import check_n_jobs
 
 __all__ = ["iter_predictions", "predict_chunked", "predict_file"]
 
@@ -164,7 +165,7 @@ def _check_args(estimator, chunk_size, n_jobs, progress, method) -> int:
     check_is_fitted(estimator)
     check_n_jobs(n_jobs)
     check_bool("progress", progress)
-    return check_int("chunk_size", chunk_size, min_value=1)
+    return check_int("chunk_size", chunk_size, minimum=1)
 
 
 def _chunks_of(X, chunk_size: int) -> tuple[Iterator[tuple[int, object]], int | None]:

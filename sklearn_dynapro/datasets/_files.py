@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._validation import format_rows
+from .._validation import check_int, format_rows
 
 __all__ = ["iter_sequences", "load_sequences"]
 
@@ -355,9 +355,7 @@ def iter_sequences(
     >>> for X in iter_sequences("library.fasta.gz", chunk_size=50_000):  # doctest: +SKIP
     ...     store(X["id"], pipe.predict(X))
     """
-    from ..features._common import check_int  # imported here: features pulls in ViennaRNA
-
-    chunk_size = check_int("chunk_size", chunk_size, min_value=1)
+    chunk_size = check_int("chunk_size", chunk_size, minimum=1)
     path, fmt, compressed = _source(
         path, format, sequence_column=sequence_column, id_column=id_column
     )

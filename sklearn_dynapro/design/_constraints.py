@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..features._common import check_int
+from .._validation import check_int
 
 __all__ = ["DesignConstraints", "count_uaug", "gc_content"]
 
@@ -109,7 +109,7 @@ class DesignConstraints:
     _gc_bounds: tuple[int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        length = check_int("length", self.length, min_value=1)
+        length = check_int("length", self.length, minimum=1)
         for name in ("forbid_uaug", "kozak"):
             if not isinstance(getattr(self, name), bool | np.bool_):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")

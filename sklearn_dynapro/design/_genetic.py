@@ -125,15 +125,15 @@ def genetic_design(
     """
     constraints = check_constraints(constraints)
     scorer = CachedOracle(oracle, maximize=maximize, target=target, batch_size=batch_size)
-    population_size = check_int("population_size", population_size, min_value=2)
-    n_generations = check_int("n_generations", n_generations, min_value=0)
+    population_size = check_int("population_size", population_size, minimum=2)
+    n_generations = check_int("n_generations", n_generations, minimum=0)
     rate = 1.0 / constraints.length if mutation_rate is None else mutation_rate
     rate = check_rate("mutation_rate", rate)
     crossover = check_rate("crossover", crossover)
-    elite = check_int("elite", elite, min_value=0)
+    elite = check_int("elite", elite, minimum=0)
     if elite >= population_size:
         raise ValueError(f"elite must be < population_size={population_size}, got {elite!r}.")
-    tournament_size = check_int("tournament_size", tournament_size, min_value=1)
+    tournament_size = check_int("tournament_size", tournament_size, minimum=1)
     rng = check_random_state(random_state)
     seeds = (
         [] if start_sequences is None else list(check_start_sequences(start_sequences, constraints))

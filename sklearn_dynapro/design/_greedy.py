@@ -98,9 +98,9 @@ def greedy_design(
     """
     constraints = check_constraints(constraints)
     scorer = CachedOracle(oracle, maximize=maximize, target=target, batch_size=batch_size)
-    n_steps = check_int("n_steps", n_steps, min_value=0)
+    n_steps = check_int("n_steps", n_steps, minimum=0)
     if start_sequences is None:
-        n_designs = check_int("n_designs", n_designs, min_value=1)
+        n_designs = check_int("n_designs", n_designs, minimum=1)
         starts = constraints.sample(n_designs, check_random_state(random_state))
     else:
         starts = check_start_sequences(start_sequences, constraints)

@@ -8,8 +8,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from .._validation import check_sequences, format_rows
-from ..features._common import check_int
+from .._validation import check_int, check_sequences, format_rows
 from ._constraints import DesignConstraints, count_uaug, gc_content
 
 __all__ = ["CachedOracle", "check_constraints", "check_start_sequences", "design_frame"]
@@ -83,7 +82,7 @@ class CachedOracle:
         self.maximize = bool(maximize)
         self.target = target
         self.batch_size = (
-            None if batch_size is None else check_int("batch_size", batch_size, min_value=1)
+            None if batch_size is None else check_int("batch_size", batch_size, minimum=1)
         )
         self.cache: dict[str, float] = {}
 

@@ -254,7 +254,7 @@ class BiophysicalFeatures(SequenceFeatureTransformer):
         self.ambiguous = ambiguous
 
     def _check_params(self) -> None:
-        check_int("window", self.window, min_value=1)
+        check_int("window", self.window, minimum=1)
         check_temperature(self.temperature)
         check_n_jobs(self.n_jobs)
         check_bool("verbose", self.verbose)

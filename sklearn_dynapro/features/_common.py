@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._validation import check_bool, check_int
+
 __all__ = [
     "BASE_INDEX",
     "check_bool",
@@ -26,22 +28,6 @@ BASE_INDEX.setflags(write=False)
 
 # A 6-mer vocabulary has 4,096 columns; beyond 8 the dense output stops being sensible.
 _MAX_K = 8
-
-
-def check_bool(name: str, value) -> bool:
-    """Return ``value`` as a bool, or raise TypeError if it is not one."""
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be a bool, got {value!r}.")
-    return bool(value)
-
-
-def check_int(name: str, value, *, min_value: int) -> int:
-    """Return ``value`` as an int ``>= min_value``; bools are rejected."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= {min_value}, got {value!r}.")
-    if value < min_value:
-        raise ValueError(f"{name} must be an int >= {min_value}, got {value!r}.")
-    return int(value)
 
 
 def check_temperature(value) -> float:

@@ -341,7 +341,7 @@ def fold_mfe(
     gquad = check_bool("gquad", gquad)
     n_jobs = check_n_jobs(n_jobs)
     if chunk_size is not None:
-        chunk_size = check_int("chunk_size", chunk_size, min_value=1)
+        chunk_size = check_int("chunk_size", chunk_size, minimum=1)
     verbose = check_bool("verbose", verbose)
     cache = check_bool("cache", cache)
     seqs = check_sequences(sequences, sequence_column="sequence", ambiguous="warn")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterable
 
+from .._validation import check_bool, check_int
+
 __all__ = [
     "check_bool",
     "check_choice",
@@ -18,50 +20,6 @@ __all__ = [
     "check_int_tuple",
     "check_probability",
 ]
-
-
-def check_int(name: str, value: object, *, minimum: int = 1) -> int:
-    """Return ``value`` as an ``int`` after checking it is an integer ``>= minimum``.
-
-    Parameters
-    ----------
-    name : str
-        Argument name used in the error message.
-    value : object
-        Candidate value; ``bool`` is rejected even though it subclasses ``int``.
-    minimum : int, default=1
-        Smallest accepted value.
-
-    Returns
-    -------
-    int
-        The value as a built-in ``int``.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def check_bool(name: str, value: object) -> bool:
-    """Return ``value`` as a ``bool`` after checking it is one (NumPy booleans included).
-
-    Parameters
-    ----------
-    name : str
-        Argument name used in the error message.
-    value : object
-        Candidate value.
-
-    Returns
-    -------
-    bool
-        The value as a built-in ``bool``.
-    """
-    if type(value).__name__ not in ("bool", "bool_"):
-        raise TypeError(f"{name} must be True or False, got {value!r}.")
-    return bool(value)
 
 
 def check_probability(name: str, value: object) -> float:

@@ -16,8 +16,8 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs, wrap_non_picklable_objects
 from tqdm.auto import tqdm
 
-from .._validation import check_sequences
-from ..features._common import check_bool, check_n_jobs, check_temperature
+from .._validation import check_bool, check_sequences
+from ..features._common import check_n_jobs, check_temperature
 from ..features._folding import _store, model_settings
 
 __all__ = ["IGNORE_INDEX", "STRUCTURE_CLASSES", "fold_structures", "structure_labels"]

@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 from optuna_integration import SkorchPruningCallback
 from sklearn.model_selection import GroupKFold, cross_validate
 
+from .._validation import check_int
 from ..metrics import SCORING
 from ._groups import sequence_groups
 from ._params import jsonable_params, resolve_params, save_params
@@ -230,14 +231,6 @@ def fail_dead_trials(study: optuna.Study) -> list[int]:
     return failed
 
 
-def _check_positive_int(name: str, value, *, minimum: int = 1, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < minimum:
-        expected = f"an int >= {minimum}" + (" or None" if allow_none else "")
-        raise ValueError(f"{name} must be {expected}, got {value!r}.")
-
-
 def _open_study(storage, study_name: str, seed: int, pruner, scoring: str, inner_folds: int):
     study = optuna.create_study(
         storage=make_storage(storage),
@@ -366,9 +359,9 @@ def tune_dynapro(
     """
     if scoring not in SCORING:
         raise ValueError(f"scoring must be one of {sorted(SCORING)}, got {scoring!r}.")
-    _check_positive_int("inner_folds", inner_folds, minimum=2)
-    _check_positive_int("n_trials", n_trials, allow_none=True)
-    _check_positive_int("max_trials", max_trials, allow_none=True)
+    check_int("inner_folds", inner_folds, minimum=2)
+    check_int("n_trials", n_trials, allow_none=True)
+    check_int("max_trials", max_trials, allow_none=True)
     if n_trials is None and max_trials is None and timeout is None:
         raise ValueError("n_trials, max_trials or timeout must be given, got None for all three.")
     if not isinstance(study_name, str) or not study_name:

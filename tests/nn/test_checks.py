@@ -21,13 +21,13 @@ def test_check_int_accepts_numpy_integers_and_returns_int():
     ("value", "error"), [(0, ValueError), (2.5, TypeError), (True, TypeError), ("3", TypeError)]
 )
 def test_check_int_rejects(value, error):
-    with pytest.raises(error, match=r"n_layers must be an integer >= 1, got "):
+    with pytest.raises(error, match=r"n_layers must be an int >= 1, got "):
         check_int("n_layers", value)
 
 
 def test_check_bool():
     assert check_bool("use_conv", np.bool_(False)) is False
-    with pytest.raises(TypeError, match=r"use_conv must be True or False, got 1\."):
+    with pytest.raises(TypeError, match=r"use_conv must be a bool, got 1\."):
         check_bool("use_conv", 1)
 
 

@@ -108,5 +108,5 @@ def test_bad_arguments():
         MTtransNet(conv_channels=(8, 8), strides=(1, 2, 2))
     with pytest.raises(ValueError, match="kernel_size must be odd, got 4"):
         MTtransNet(kernel_size=4)
-    with pytest.raises(ValueError, match="n_libraries must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="n_libraries must be an int >= 1, got 0"):
         MTtransNet(n_libraries=0)

@@ -57,8 +57,8 @@ def test_fixed_length_is_enforced():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"n_filters": 0}, ValueError, "n_filters must be an integer >= 1, got 0"),
-        ({"seq_len": 2.5}, TypeError, "seq_len must be an integer"),
+        ({"n_filters": 0}, ValueError, "n_filters must be an int >= 1, got 0"),
+        ({"seq_len": 2.5}, TypeError, "seq_len must be an int"),
         ({"dropout": 1.0}, ValueError, r"dropout must be a float in \[0, 1\)"),
     ],
 )
