@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from sklearn_dynapro import check_sequences, check_target
+from sklearn_dynapro._validation import check_bool, check_int
 
 
 def test_normalises_case_and_uracil():
@@ -130,3 +131,18 @@ def test_check_target():
         check_target(["a", "b"], 2)
     with pytest.raises(ValueError, match="1-D or 2-D"):
         check_target(np.zeros((2, 2, 2)), 2)
+
+
+def test_check_int_and_check_bool():
+    assert check_int("n", np.int32(3)) == 3 and type(check_int("n", np.int32(3))) is int
+    assert check_int("n", None, allow_none=True) is None
+    with pytest.raises(TypeError, match=r"n must be an int >= 1, got None\."):
+        check_int("n", None)
+    with pytest.raises(ValueError, match=r"n must be an int >= 2 or None, got 1\."):
+        check_int("n", 1, minimum=2, allow_none=True)
+    for value in (True, np.True_, 2.0, "2"):
+        with pytest.raises(TypeError, match="n must be an int >= 1"):
+            check_int("n", value)
+    assert check_bool("flag", np.True_) is True
+    with pytest.raises(TypeError, match=r"flag must be a bool, got 1\."):
+        check_bool("flag", 1)
