@@ -1,27 +1,14 @@
 """Smoke test of benchmarks/bench_pretraining.py: a tiny run end to end, folds in-process."""
 
-import importlib
 import math
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
-
-BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 
 
 @pytest.fixture
-def bench(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    harness = importlib.import_module("_harness")
-    # Spawning a process per fold costs seconds of imports; the smoke test runs them here.
-    monkeypatch.setattr(harness, "run_isolated", lambda fn, *args, **kwargs: fn(*args, **kwargs))
-    threads = torch.get_num_threads()
-    yield importlib.import_module("bench_pretraining")
-    torch.set_num_threads(threads)
-    sys.modules.pop("bench_pretraining", None)
+def bench(import_benchmark):
+    return import_benchmark("bench_pretraining")
 
 
 def test_tiny_run_compares_both_arms_on_the_same_folds(bench, tmp_path, capsys):

@@ -1,28 +1,14 @@
 """Smoke test of benchmarks/bench_scale.py: every task at a tiny size, runs in-process."""
 
-import importlib
-import sys
-from pathlib import Path
-
 import pytest
-import torch
-
-BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 
 
 @pytest.fixture
-def bench(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    module = importlib.import_module("bench_scale")
-    # A spawned process per row costs seconds of imports; the smoke test runs them here.
-    monkeypatch.setattr(module, "run_isolated", lambda fn, *args, **kwargs: fn(*args, **kwargs))
+def bench(import_benchmark, monkeypatch):
     # main() sets the BLAS pools of the processes it would spawn through these variables.
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         monkeypatch.setenv(var, "1")
-    threads = torch.get_num_threads()
-    yield module
-    torch.set_num_threads(threads)
-    sys.modules.pop("bench_scale", None)
+    return import_benchmark("bench_scale")
 
 
 def test_synthetic_utrs_are_seeded_random50_like(bench):
