@@ -77,7 +77,7 @@ class OptimusRegressor(SequenceNetRegressor):
         Save the whole training state after every epoch so an interrupted or killed fit can
         be resumed (see :class:`~sklearn_dynapro.models.SequenceNetRegressor`).
     resume : {"auto", True, False}, default="auto"
-        What ``fit`` does with a checkpoint already in ``checkpoint_dir`` (see
+        What ``fit`` does with the checkpoints in ``checkpoint_dir`` (see
         :class:`~sklearn_dynapro.models.SequenceNetRegressor`).
     **kwargs
         Any other skorch parameter (``module__…``, ``optimizer__…``, ``callbacks``, …).

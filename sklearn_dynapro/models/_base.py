@@ -24,8 +24,8 @@ from skorch.dataset import ValidSplit
 
 from .._validation import check_target, format_rows
 from ._checkpoint import (
-    CHECKPOINT_FILE,
     EpochCheckpoint,
+    checkpoint_path,
     describe_mismatch,
     fingerprint,
     load_checkpoint,
@@ -110,19 +110,22 @@ class SequenceNetRegressor(NeuralNetRegressor):
         Folder where the whole training state (weights, optimizer, learning-rate schedule,
         early stopping, history, random state) is saved after every epoch, atomically, so a
         fit that is interrupted or killed can be resumed; see ``resume``. The folder is made
-        if needed and holds one file, ``checkpoint.pt``. Give each concurrent fit its own
-        folder (estimators cloned by cross-validation share it, each fold overwriting it).
+        if needed and holds one file per fit, ``checkpoint-<fingerprint>.pt``, named by the
+        estimator class, its parameters and the training data: the clones that
+        cross-validation or a grid search fit (in parallel or not) each keep their own, and
+        rerunning the search resumes every one of them.
     resume : {"auto", True, False}, default="auto"
-        What ``fit`` does with a checkpoint already in ``checkpoint_dir``. ``"auto"``:
-        resume from it when it was written by a fit of this estimator class with the same
-        parameters on the same data (same samples, same values), else warn and start
-        afresh, overwriting it. ``True``: resume, or raise if there is no checkpoint
-        (:class:`FileNotFoundError`) or it does not match (:class:`ValueError`). ``False``:
-        start afresh. A resumed fit goes on from the epoch after the checkpoint up to the
-        same ``max_epochs``, with the schedule, early stopping and random state where they
-        were, so it ends as an uninterrupted fit would (bit for bit on a CPU, for networks
-        whose batches are drawn from torch's global generator); a checkpoint of a finished
-        fit gives the finished model back without training.
+        What ``fit`` does with checkpoints in ``checkpoint_dir``. ``"auto"``: resume from
+        the checkpoint of this fit (same estimator class, same parameters, same data: same
+        samples, same values) if there is one, else start afresh; checkpoints of other fits
+        are left alone. ``True``: resume, or raise if there is no checkpoint
+        (:class:`FileNotFoundError`) or none of this fit (:class:`ValueError`, saying how the
+        last one written there differs). ``False``: start afresh. A resumed fit goes on from
+        the epoch after the checkpoint up to the same ``max_epochs``, with the schedule,
+        early stopping and random state where they were, so it ends as an uninterrupted fit
+        would (bit for bit on a CPU, for networks whose batches are drawn from torch's global
+        generator); a checkpoint of a finished fit gives the finished model back without
+        training.
     **kwargs
         Any other skorch parameter (``module__…``, ``optimizer__…``, ``callbacks``, …).
 
@@ -373,12 +376,13 @@ class SequenceNetRegressor(NeuralNetRegressor):
                 "checkpoint_dir must be None, a str or a path-like, got "
                 f"{type(self.checkpoint_dir).__name__}."
             )
-        self._checkpoint_fingerprint_ = fingerprint(self, data, y)
+        fit_fingerprint = fingerprint(self, data, y)
+        self._checkpoint_fingerprint_ = fit_fingerprint
         if self.resume is False or (self.warm_start and self.initialized_):
             return None  # warm_start goes on from the weights in memory instead
-        where = os.path.join(os.fspath(self.checkpoint_dir), CHECKPOINT_FILE)
+        path = checkpoint_path(self.checkpoint_dir, fit_fingerprint)
         try:
-            state = load_checkpoint(self.checkpoint_dir)
+            state = load_checkpoint(path)
         except ValueError as exc:
             if self.resume is True:
                 raise
@@ -386,15 +390,28 @@ class SequenceNetRegressor(NeuralNetRegressor):
             return None
         if state is None:
             if self.resume is True:
-                raise FileNotFoundError(f"resume=True needs a checkpoint, got none at {where!r}.")
+                # Say why the folder's other checkpoints (of other fits) do not fit this one.
+                other = load_checkpoint(self.checkpoint_dir)
+                folder = os.fspath(self.checkpoint_dir)
+                if other is None:
+                    raise FileNotFoundError(
+                        f"resume=True needs a checkpoint, got none in {folder!r}."
+                    )
+                reason = describe_mismatch(other["fingerprint"], fit_fingerprint)
+                raise ValueError(
+                    f"resume=True needs a checkpoint of this fit, got none in {folder!r}; "
+                    f"the last one written there cannot be resumed: {reason}."
+                )
             return None
-        reason = describe_mismatch(state["fingerprint"], self._checkpoint_fingerprint_)
+        reason = describe_mismatch(state["fingerprint"], fit_fingerprint)
         if reason is None:
             return state
+        # Named for this fit but written by another: a file copied or renamed by hand.
         if self.resume is True:
-            raise ValueError(f"The checkpoint {where!r} cannot be resumed: {reason}.")
+            raise ValueError(f"The checkpoint {str(path)!r} cannot be resumed: {reason}.")
         warnings.warn(
-            f"Not resuming from {where!r} ({reason}); training from scratch and overwriting it.",
+            f"Not resuming from {str(path)!r} ({reason}); training from scratch and "
+            "overwriting it.",
             UserWarning,
             stacklevel=3,
         )

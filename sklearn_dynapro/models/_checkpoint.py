@@ -30,8 +30,9 @@ from skorch.callbacks.scoring import ScoringBase
 from skorch.history import History
 
 __all__ = [
-    "CHECKPOINT_FILE",
+    "CHECKPOINT_GLOB",
     "EpochCheckpoint",
+    "checkpoint_path",
     "describe_mismatch",
     "fingerprint",
     "load_checkpoint",
@@ -39,8 +40,8 @@ __all__ = [
     "training_state",
 ]
 
-#: Name of the checkpoint file inside ``checkpoint_dir``.
-CHECKPOINT_FILE = "checkpoint.pt"
+#: Checkpoint files inside ``checkpoint_dir``: one per fit, named by its fingerprint.
+CHECKPOINT_GLOB = "checkpoint-*.pt"
 _FORMAT = 1
 #: Parameters that may differ between the interrupted and the resuming fit.
 _FREE_PARAMS = frozenset(
@@ -94,6 +95,29 @@ def fingerprint(net, data, y: np.ndarray) -> dict:
         "data": digest.hexdigest(),
         "params": params,
     }
+
+
+def checkpoint_path(checkpoint_dir: str | os.PathLike, fit_fingerprint: dict) -> Path:
+    """The checkpoint file of one fit: ``checkpoint-<16 hex digits of its fingerprint>.pt``.
+
+    One file per fit (estimator class, parameters, data) means fits that share a folder, such
+    as the clones of a cross-validation or a grid search, in parallel or one after the other,
+    each keep and resume their own checkpoint instead of overwriting one another's.
+
+    Parameters
+    ----------
+    checkpoint_dir : str or path-like
+        The folder given as ``checkpoint_dir``.
+    fit_fingerprint : dict
+        Made by :func:`fingerprint`.
+
+    Returns
+    -------
+    path : Path
+    """
+    text = json.dumps(fit_fingerprint, sort_keys=True)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return Path(checkpoint_dir) / f"checkpoint-{digest}.pt"
 
 
 def describe_mismatch(stored: dict, current: dict) -> str | None:
@@ -240,27 +264,34 @@ def restore_training_state(net, state: dict) -> None:
         torch.cuda.set_rng_state_all(cuda)
 
 
-def load_checkpoint(checkpoint_dir: str | os.PathLike) -> dict | None:
-    """Read the checkpoint in ``checkpoint_dir``.
+def load_checkpoint(path: str | os.PathLike) -> dict | None:
+    """Read a checkpoint file, or the newest checkpoint in a folder.
 
     Parameters
     ----------
-    checkpoint_dir : str or path-like
-        A folder given as ``checkpoint_dir`` to a fit.
+    path : str or path-like
+        A checkpoint file (see :func:`checkpoint_path`), or a folder given as
+        ``checkpoint_dir`` to fits, of whose checkpoints the last written is read.
 
     Returns
     -------
     state : dict or None
-        None when the folder holds no checkpoint. Keys include ``epoch`` (epochs completed),
-        ``finished``, ``fingerprint`` and ``history`` (JSON text of skorch's history).
+        None when there is no such file or the folder holds no checkpoint. Keys include
+        ``epoch`` (epochs completed), ``finished``, ``fingerprint`` and ``history`` (JSON text
+        of skorch's history).
 
     Raises
     ------
     ValueError
         If the file exists but is not a checkpoint this library wrote.
     """
-    path = Path(checkpoint_dir) / CHECKPOINT_FILE
-    if not path.is_file():
+    path = Path(path)
+    if path.is_dir():
+        written = sorted(path.glob(CHECKPOINT_GLOB), key=lambda file: file.stat().st_mtime_ns)
+        if not written:
+            return None
+        path = written[-1]
+    elif not path.is_file():
         return None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -281,7 +312,8 @@ def load_checkpoint(checkpoint_dir: str | os.PathLike) -> dict | None:
 class EpochCheckpoint(Checkpoint):
     """Save the whole training state at the end of every epoch, atomically.
 
-    Writes ``dirname/checkpoint.pt`` (see the module notes). At the end of training the file
+    Writes the fit's own file in ``dirname`` (:func:`checkpoint_path`; see the module notes).
+    At the end of training the file
     is rewritten with ``finished=True`` and the final weights (early stopping's best ones)
     when every epoch ran or early stopping ended training; when training was interrupted
     instead (a :class:`KeyboardInterrupt`, which skorch turns into the end of training), the
@@ -290,7 +322,8 @@ class EpochCheckpoint(Checkpoint):
     Parameters
     ----------
     dirname : str or path-like
-        Folder of the checkpoint; created when training starts.
+        Folder of the checkpoint; created when training starts. It may hold the checkpoints
+        of other fits too.
 
     Attributes
     ----------
@@ -337,7 +370,7 @@ class EpochCheckpoint(Checkpoint):
 
     def _write(self, net, *, finished: bool) -> None:
         state = training_state(net, finished=finished)
-        path = Path(self.dirname) / CHECKPOINT_FILE
+        path = checkpoint_path(self.dirname, state["fingerprint"])
         partial = path.with_name(f".{path.name}.{os.getpid()}.part")
         try:
             with open(partial, "wb") as handle:

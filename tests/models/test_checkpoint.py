@@ -2,22 +2,25 @@
 
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.model_selection import KFold, cross_validate
 from skorch.callbacks import Callback
 
 from sklearn_dynapro import DynaProRegressor, make_dynapro_pipeline
 from sklearn_dynapro.baselines import FramePoolRegressor, MTtransRegressor, OptimusRegressor
 from sklearn_dynapro.datasets import load_mpra_random50
-from sklearn_dynapro.models._checkpoint import CHECKPOINT_FILE, load_checkpoint
+from sklearn_dynapro.models._checkpoint import load_checkpoint
 
 # Tiny network; the one-cycle schedule and AdamW make the resumed state non-trivial.
 TINY = {
@@ -71,7 +74,9 @@ def test_checkpoints_change_nothing_and_mark_the_end(mrl, uninterrupted):
     plain, checkpointed, folder = uninterrupted
     np.testing.assert_array_equal(checkpointed.predict(X[:60]), plain.predict(X[:60]))
     assert losses(checkpointed) == losses(plain)
-    assert sorted(os.listdir(folder)) == [CHECKPOINT_FILE]  # no temporary file left over
+    # One file, named by the fit; no temporary file left over.
+    (name,) = os.listdir(folder)
+    assert re.fullmatch(r"checkpoint-[0-9a-f]{16}\.pt", name)
     state = load_checkpoint(folder)
     assert state["epoch"] == 4 and state["finished"] is True
     assert state["fingerprint"]["n_samples"] == len(X)
@@ -117,7 +122,7 @@ def test_mismatched_checkpoint_is_refused_or_replaced(mrl, uninterrupted, tmp_pa
     X, y = mrl
     _, _, folder = uninterrupted
     strict = {**TINY, "checkpoint_dir": folder, "resume": True}
-    with pytest.raises(ValueError, match="written for 240 training samples, got 200"):
+    with pytest.raises(ValueError, match=r"of this fit.*written for 240 training samples, got 200"):
         make_dynapro_pipeline(**strict).fit(X[:200], y[:200])
     with pytest.raises(ValueError, match=r"different training data \(X or y differ\)"):
         make_dynapro_pipeline(**strict).fit(X, y[::-1])
@@ -127,19 +132,51 @@ def test_mismatched_checkpoint_is_refused_or_replaced(mrl, uninterrupted, tmp_pa
         make_dynapro_pipeline(**{**strict, "checkpoint_dir": tmp_path}).fit(X, y)
     assert os.listdir(tmp_path) == []
 
-    # resume="auto" trains from scratch on other data and overwrites the checkpoint.
-    (tmp_path / CHECKPOINT_FILE).write_bytes((folder / CHECKPOINT_FILE).read_bytes())
-    params = {**TINY, "max_epochs": 1, "checkpoint_dir": tmp_path}
-    with pytest.warns(UserWarning, match="Not resuming .*240 training samples, got 200"):
+    # resume="auto" trains afresh on other data, in a file of its own beside the other fit's.
+    (tmp_path / "other").mkdir()
+    (original,) = folder.iterdir()
+    copied = tmp_path / "other" / original.name
+    copied.write_bytes(original.read_bytes())
+    params = {**TINY, "max_epochs": 1, "checkpoint_dir": tmp_path / "other"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn about: no checkpoint was this fit's
         other = make_dynapro_pipeline(**params).fit(X[:200], y[:200])
     assert other[-1].resumed_from_epoch_ == 0
-    assert load_checkpoint(tmp_path)["fingerprint"]["n_samples"] == 200
+    assert len(os.listdir(tmp_path / "other")) == 2
+    assert load_checkpoint(tmp_path / "other")["fingerprint"]["n_samples"] == 200  # newest
+    assert load_checkpoint(copied)["fingerprint"]["n_samples"] == 240  # left alone
+    again = make_dynapro_pipeline(**params).fit(X[:200], y[:200])
+    assert again[-1].resumed_from_epoch_ == 1  # its own checkpoint, finished
     fresh = make_dynapro_pipeline(**params, resume=False).fit(X[:200], y[:200])
     assert fresh[-1].resumed_from_epoch_ == 0
 
-    (tmp_path / CHECKPOINT_FILE).write_bytes(b"not a checkpoint")
+    # A file named for this fit but written by another (copied by hand) is not resumed.
+    (own,) = set((tmp_path / "other").iterdir()) - {copied}
+    own.write_bytes(copied.read_bytes())
+    with pytest.raises(ValueError, match=r"cannot be resumed: .*240 training samples, got 200"):
+        make_dynapro_pipeline(**params, resume=True).fit(X[:200], y[:200])
+    with pytest.warns(UserWarning, match=r"Not resuming .*240 training samples, got 200"):
+        make_dynapro_pipeline(**params).fit(X[:200], y[:200])
+    assert load_checkpoint(own)["fingerprint"]["n_samples"] == 200  # overwritten
+
+    own.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="must be a training checkpoint"):
-        make_dynapro_pipeline(**{**params, "resume": True}).fit(X, y)
+        make_dynapro_pipeline(**params, resume=True).fit(X[:200], y[:200])
+    with pytest.warns(UserWarning, match="must be a training checkpoint.*from scratch"):
+        make_dynapro_pipeline(**params).fit(X[:200], y[:200])
+
+
+def test_cross_validation_folds_keep_and_resume_their_own_checkpoints(mrl, tmp_path):
+    X, y = mrl
+    pipe = make_dynapro_pipeline(**{**TINY, "max_epochs": 2}, checkpoint_dir=tmp_path)
+    cv = KFold(3, shuffle=True, random_state=0)
+    first = cross_validate(pipe, X, y, cv=cv, return_estimator=True)
+    assert len(list(tmp_path.glob("checkpoint-*.pt"))) == 3  # one per fold, none overwritten
+    assert [est[-1].resumed_from_epoch_ for est in first["estimator"]] == [0, 0, 0]
+    # Rerun (as after a crash): every fold finds its own finished checkpoint.
+    again = cross_validate(pipe, X, y, cv=cv, return_estimator=True)
+    assert [est[-1].resumed_from_epoch_ for est in again["estimator"]] == [2, 2, 2]
+    np.testing.assert_array_equal(again["test_score"], first["test_score"])
 
 
 @pytest.mark.parametrize(
