@@ -222,15 +222,6 @@ def _run(
                     yield start, chunk, out
 
 
-def _concat(parts: list):
-    first = parts[0]
-    if sparse.issparse(first):
-        return sparse.vstack(parts, format=first.format)
-    if isinstance(first, pd.DataFrame | pd.Series):
-        return pd.concat(parts)
-    return np.concatenate([np.asarray(part) for part in parts])
-
-
 def _stack(outputs: Iterator, total: int | None):
     """Stack chunk outputs as they come, so peak memory is the output plus one chunk.
 
@@ -240,8 +231,10 @@ def _stack(outputs: Iterator, total: int | None):
     take no memory) when it is streamed. Sparse and pandas outputs are concatenated.
     """
     first = next(outputs)
-    if sparse.issparse(first) or isinstance(first, pd.DataFrame | pd.Series):
-        return _concat([first, *outputs])
+    if sparse.issparse(first):
+        return sparse.vstack([first, *outputs], format=first.format)
+    if isinstance(first, pd.DataFrame | pd.Series):
+        return pd.concat([first, *outputs])
     first = np.asarray(first)
     tail = first.shape[1:]
     capacity = total if total is not None else max(2 * len(first), 1)
@@ -251,8 +244,8 @@ def _stack(outputs: Iterator, total: int | None):
         part = np.asarray(part)
         if part.shape[1:] != tail:
             raise ValueError(
-                f"Every chunk's output must have the shape (n_rows, *{tail}), got "
-                f"{part.shape} for the chunk starting at row {filled}."
+                f"Every chunk's output must have the first chunk's shape past its rows, "
+                f"{tail}, got {part.shape[1:]} for the chunk starting at row {filled}."
             )
         dtype = np.result_type(out.dtype, part.dtype)
         if dtype != out.dtype:  # as np.concatenate would promote
@@ -266,6 +259,14 @@ def _stack(outputs: Iterator, total: int | None):
     if filled != capacity:
         out.resize((filled, *tail), refcheck=False)
     return out
+
+
+def _outputs(estimator, X, chunk_size, n_jobs, progress, method) -> tuple[Iterator, int | None]:
+    """Each chunk's output in input order, and the number of rows when ``X``'s is known."""
+    chunk_size = _check_args(estimator, chunk_size, n_jobs, progress, method)
+    chunks, total = _chunks_of(X, chunk_size)
+    run = _run(estimator, chunks, method=method, n_jobs=n_jobs, progress=progress, total=total)
+    return (out for _, _, out in run), total
 
 
 # ------------------------------------------------------------------------- public API
@@ -325,10 +326,7 @@ def iter_predictions(
     >>> for y_chunk in iter_predictions(pipe, read_sequences(), chunk_size=50_000):
     ...     store(y_chunk)  # doctest: +SKIP
     """
-    chunk_size = _check_args(estimator, chunk_size, n_jobs, progress, method)
-    chunks, total = _chunks_of(X, chunk_size)
-    run = _run(estimator, chunks, method=method, n_jobs=n_jobs, progress=progress, total=total)
-    return (out for _, _, out in run)
+    return _outputs(estimator, X, chunk_size, n_jobs, progress, method)[0]
 
 
 def predict_chunked(
@@ -381,10 +379,7 @@ def predict_chunked(
     >>> from sklearn_dynapro import predict_chunked
     >>> y_pred = predict_chunked(pipe, sequences, chunk_size=10_000)  # doctest: +SKIP
     """
-    chunk_size = _check_args(estimator, chunk_size, n_jobs, progress, method)
-    chunks, total = _chunks_of(X, chunk_size)
-    run = _run(estimator, chunks, method=method, n_jobs=n_jobs, progress=progress, total=total)
-    return _stack((out for _, _, out in run), total)
+    return _stack(*_outputs(estimator, X, chunk_size, n_jobs, progress, method))
 
 
 # ----------------------------------------------------------------------------- files
