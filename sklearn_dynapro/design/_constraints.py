@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._validation import check_int
+from .._validation import check_bool, check_int
 
 __all__ = ["DesignConstraints", "count_uaug", "gc_content"]
 
@@ -111,8 +111,7 @@ class DesignConstraints:
     def __post_init__(self) -> None:
         length = check_int("length", self.length, minimum=1)
         for name in ("forbid_uaug", "kozak"):
-            if not isinstance(getattr(self, name), bool | np.bool_):
-                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")
+            check_bool(name, getattr(self, name))
         gc_min = _check_fraction("gc_min", self.gc_min)
         gc_max = _check_fraction("gc_max", self.gc_max)
         if gc_min > gc_max:
