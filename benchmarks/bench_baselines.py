@@ -45,7 +45,7 @@ def build(model: str, max_len: int | None, seed: int, n_jobs: int):
     raise ValueError(f"model must be one of {MODELS}, got {model!r}.")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--data", default="random50", help=f"comma list of {DATA} or 'all'")
@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads per fold")
     parser.add_argument("--n-jobs", type=int, default=2, help="folding processes / RF threads")
     parser.add_argument("--csv", default=None, help="append per-fold rows here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     models = [m for m in args.models.split(",") if m]
     data = list(DATA) if args.data == "all" else [d for d in args.data.split(",") if d]
     for value, allowed, flag in ((models, MODELS, "--models"), (data, DATA, "--data")):

@@ -81,7 +81,7 @@ def run_task(task: str, args: argparse.Namespace) -> list[dict]:
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=["mrl", "te", "all"], default="mrl")
     parser.add_argument("--configs", default="tuned,paper," + ",".join(ABLATIONS))
@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads per fold")
     parser.add_argument("--n-jobs", type=int, default=2, help="folding processes")
     parser.add_argument("--csv", default=None, help="append per-fold rows here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.configs = [c for c in args.configs.split(",") if c]
     unknown = sorted(set(args.configs) - set(CONFIGS))
     if unknown:

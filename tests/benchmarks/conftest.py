@@ -37,3 +37,21 @@ def import_benchmark(monkeypatch):
     torch.set_num_threads(threads)
     for name in names:
         sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def first_fold():
+    """Return a function cutting a benchmark data set to its first split, of given sizes."""
+
+    def cut(dataset, n_train: int, n_test: int):
+        train, test = dataset.splits[0]
+        return type(dataset)(
+            dataset.name,
+            dataset.X,
+            dataset.y,
+            [(train[:n_train], test[:n_test])],
+            dataset.max_len,
+            dataset.targets,
+        )
+
+    return cut
