@@ -45,7 +45,8 @@ def stop_codon_effects(pipe, sequences, *, seed: int = 0) -> pd.DataFrame:
     """Predicted MRL change from writing a stop codon in frame with a UTR's only upstream ATG.
 
     For every UTR with exactly one ATG and no stop codon in its frame downstream (an ORF that
-    runs into the coding sequence), one codon position after the ATG is drawn, and each of
+    runs into the coding sequence), one codon position after the ATG is drawn (from the
+    second codon on, so the ATG's +4 context stays), and each of
     TAA, TAG and TGA is written there (in frame: the ORF now ends in the UTR) and one base
     later (out of frame: the ORF still runs on). Mutants that create or destroy an ATG, or put
     a stop in frame by accident, are skipped.
@@ -53,8 +54,8 @@ def stop_codon_effects(pipe, sequences, *, seed: int = 0) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per stop codon and frame: ``n`` UTRs, mean and standard error of the change
-        (mutant minus original prediction) and the share of UTRs whose prediction rose.
+        One row per stop codon and frame: ``n`` UTRs, mean, standard error and median of the
+        change (mutant minus original prediction) and the share of UTRs whose prediction rose.
     """
     rng = np.random.default_rng(seed)
     originals, mutants, labels = [], [], []
@@ -63,7 +64,9 @@ def stop_codon_effects(pipe, sequences, *, seed: int = 0) -> pd.DataFrame:
         if len(starts) != 1:
             continue
         atg = starts[0]
-        frame = range(atg + 3, len(seq) - 3, 3)  # room for the shifted copy
+        # From the second codon after the ATG on, so neither copy touches its Kozak +4 base;
+        # room left for the shifted copy.
+        frame = range(atg + 6, len(seq) - 3, 3)
         if not frame or any(seq[i : i + 3] in STOPS for i in range(atg + 3, len(seq) - 2, 3)):
             continue
         site = int(rng.choice(frame))
@@ -77,12 +80,19 @@ def stop_codon_effects(pipe, sequences, *, seed: int = 0) -> pd.DataFrame:
                 mutants.append(mutant)
                 labels.append((stop, "in frame" if in_frame else "out of frame (+1)"))
     if not mutants:
-        return pd.DataFrame(columns=["stop", "frame", "n", "mean_change", "sem", "share_up"])
+        columns = ["stop", "frame", "n", "mean_change", "sem", "median_change", "share_up"]
+        return pd.DataFrame(columns=columns)
     change = pipe.predict(mutants) - pipe.predict(originals)
     frame = pd.DataFrame(labels, columns=["stop", "frame"]).assign(change=change)
     return (
         frame.groupby(["stop", "frame"])["change"]
-        .agg(n="size", mean_change="mean", sem="sem", share_up=lambda c: (c > 0).mean())
+        .agg(
+            n="size",
+            mean_change="mean",
+            sem="sem",
+            median_change="median",
+            share_up=lambda c: (c > 0).mean(),
+        )
         .reset_index()
     )
 

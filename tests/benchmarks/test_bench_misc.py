@@ -64,7 +64,7 @@ def test_stop_codon_effects_mutate_in_and_out_of_the_uatg_frame(import_benchmark
                 out.append(float(any(c in motifs.STOPS for c in codons)))
             return np.array(out)
 
-    utrs = ["CCATGCCCCCCCCCCCCCC", "CCCCCCCCCCCCCCC", "ATGATGCCCCCCCC"]  # 1 usable UTR
+    utrs = ["CCATGCCCCCCCCCCCCCCCC", "CCCCCCCCCCCCCCC", "ATGATGCCCCCCCC"]  # 1 usable UTR
     effects = motifs.stop_codon_effects(Recorder(), utrs, seed=0)
     assert set(effects["frame"]) == {"in frame", "out of frame (+1)"}
     by_frame = effects.groupby("frame")["mean_change"].mean()
