@@ -12,7 +12,9 @@ def test_bench_features_times_every_configuration(import_benchmark, tmp_path, ca
     bench.main(["--n", "60", "--out", str(out)])
     table = pd.read_csv(out)
     assert list(table["configuration"]) == list(bench.CONFIGS)
-    assert (table["seconds"] > 0).all() and (table["peak_rss_main_mib"] > 0).all()
+    # The cached call on 60 sequences can round to 0.000 s in the CSV.
+    assert (table["seconds"] >= 0).all() and (table["peak_rss_main_mib"] > 0).all()
+    assert (table.loc[table["configuration"] != "cached", "seconds"] > 0).all()
     assert table.loc[table["configuration"] == "loop", "speedup"].item() == 1
     assert "| configuration |" in capsys.readouterr().out
 
