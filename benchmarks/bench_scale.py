@@ -198,7 +198,7 @@ def _cell(result: dict | None, key: str, fmt: str) -> str:
 
 
 def table(results: dict, tasks: list[str], sizes: list[int]) -> str:
-    """Markdown table: chunked columns, then the naive predict columns where measured."""
+    """Markdown table: chunked columns, then the naive (unchunked) columns where measured."""
     header = (
         "| task | sequences | seconds | seq/s | RSS before (MiB) | peak RSS (MiB) "
         "| worker peak (MiB) | naive seconds | naive seq/s | naive peak RSS (MiB) |"
