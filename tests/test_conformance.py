@@ -48,6 +48,8 @@ from sklearn_dynapro.datasets import load_mpra_random50
 from sklearn_dynapro.features import BiophysicalFeatures, CaoFeatures, KmerFeatures
 from sklearn_dynapro.preprocessing import DynaProEncoder, SequenceOneHot, SequenceTokenizer
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 #: One epoch of tiny networks. device="cpu" rather than the default "auto": fitting resolves
 #: "auto" into the parameter, which test_fit_keeps_device_auto documents separately.
 TINY = {"max_epochs": 1, "batch_size": 32, "random_state": 0, "device": "cpu"}
@@ -75,15 +77,6 @@ PIPELINES = {
 }
 NEURAL_PIPELINES = ("dynapro", "optimus", "framepool", "mttrans")
 STRING_INPUT = {**TRANSFORMERS, **PIPELINES}
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models on a shared machine: one intra-op thread is faster and steadier."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

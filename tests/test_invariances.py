@@ -36,6 +36,8 @@ from sklearn_dynapro.features import (
 )
 from sklearn_dynapro.preprocessing import DynaProEncoder, SequenceOneHot, SequenceTokenizer
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TINY = {"max_epochs": 2, "batch_size": 32, "lr": 3e-3, "device": "cpu"}
 
 #: name -> factory(random_state); networks small but wide enough that predictions vary.
@@ -71,15 +73,6 @@ TRANSFORMERS = {
     "KmerFeatures": lambda: KmerFeatures(k_range=(1, 3)),
     "SequenceLibraryEncoder": SequenceLibraryEncoder,
 }
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models on a shared machine: one intra-op thread is faster and steadier."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

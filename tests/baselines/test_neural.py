@@ -28,6 +28,8 @@ from sklearn_dynapro.baselines import (
 )
 from sklearn_dynapro.datasets import load_mpra_random50, load_mpra_varlen_random
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 COMMON = {"max_epochs": 2, "batch_size": 64, "lr": 3e-3, "random_state": 0}
 
 #: name -> (factory, tiny network, one grid parameter and its values, the module attribute
@@ -58,15 +60,6 @@ NAMES = list(SPECS)
 def tiny_pipeline(name: str, **params):
     make, network, _, _ = SPECS[name]
     return make(**{**COMMON, **network, **params})
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models on a shared machine: one intra-op thread is faster and steadier."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ from sklearn_dynapro import DynaProRegressor, make_dynapro_pipeline
 from sklearn_dynapro.datasets import load_mpra_random50
 from sklearn_dynapro.pretraining import UTRLanguageModel
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 BACKBONE = {"d_model": 16, "n_layers": 1, "n_heads": 2, "ffn_dim": 32}
 TINY = {
     "features": None,
@@ -44,14 +46,6 @@ class BackboneSnapshots(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         self._snap(net)
-
-
-@pytest.fixture(autouse=True)
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,8 @@ from sklearn_dynapro.pretraining import (
     structure_labels,
 )
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TINY = {
     "d_model": 16,
     "n_layers": 1,
@@ -38,14 +40,6 @@ TINY = {
     "random_state": 0,
 }
 NO_OBJECTIVE = {"mlm_weight": 0, "mfe_weight": 0, "structure_weight": 0}
-
-
-@pytest.fixture(autouse=True)
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
