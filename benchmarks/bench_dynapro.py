@@ -61,7 +61,7 @@ def run_task(task: str, args: argparse.Namespace) -> list[dict]:
     if task == "mrl":
         datasets = [mrl_random50(args.n, args.folds)]
     else:
-        datasets = [cao_te("HEK293"), cao_te("PC3")]
+        datasets = [cao_te(cell_line) for cell_line in args.cell_lines]
     rows = []
     for name in args.configs:
         params = config_params(name, args)
@@ -91,11 +91,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="override tuned epochs")
     parser.add_argument("--paper-epochs", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cell-lines", default="HEK293,PC3", help="TE/EL cell lines to run")
     parser.add_argument("--threads", type=int, default=2, help="torch threads per fold")
     parser.add_argument("--n-jobs", type=int, default=2, help="folding processes")
     parser.add_argument("--csv", default=None, help="append per-fold rows here")
     args = parser.parse_args(argv)
     args.configs = [c for c in args.configs.split(",") if c]
+    args.cell_lines = [c for c in args.cell_lines.split(",") if c]
     unknown = sorted(set(args.configs) - set(CONFIGS))
     if unknown:
         parser.error(f"unknown configs {unknown}; choose from {CONFIGS}")
