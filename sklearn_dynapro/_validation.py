@@ -37,6 +37,16 @@ _AMBIGUOUS_TO_N = str.maketrans({c: "N" for c in IUPAC_AMBIGUOUS})
 _SHOWN_ROWS = 10
 
 
+class _Masked:
+    """Stands in for the masked entries of a masked array of sequences."""
+
+    def __repr__(self) -> str:
+        return "masked"
+
+
+_MASKED = _Masked()
+
+
 def check_int(name: str, value, *, minimum: int = 1, allow_none: bool = False) -> int | None:
     """Return ``value`` as a built-in ``int >= minimum`` (or None when allowed).
 
@@ -146,6 +156,11 @@ def _column_values(X, sequence_column: str | int | None) -> np.ndarray:
             X = list(X)
         else:
             raise TypeError(f"X must be a 1-D array-like of sequences, got {type(X).__name__}.")
+    if np.ma.isMaskedArray(X):
+        # np.asarray would keep the hidden data under the mask; masked rows are missing.
+        values = np.array(X.data, dtype=object)
+        values[np.ma.getmaskarray(X)] = _MASKED
+        X = values
     arr = np.asarray(X, dtype=object)
     if arr.ndim == 0:
         # A dict, set, sparse matrix or other object numpy cannot see as a sequence of rows.
@@ -217,7 +232,7 @@ def check_sequences(
     TypeError
         If ``X`` is a bare string, not array-like, or holds non-string values.
     ValueError
-        If any sequence is missing, empty, contains whitespace, digits, other
+        If any sequence is missing (None, NaN or masked), empty, contains whitespace, digits, other
         non-nucleotide or non-ASCII characters, is too long or too short (the message
         names the offending rows and the problem), or if ``max_len < min_len``.
     """
@@ -251,6 +266,8 @@ def check_sequences(
             problems.setdefault(_describe_invalid(raw), []).append(i)
         elif _is_missing(raw):
             problems.setdefault("missing value (None/NaN)", []).append(i)
+        elif raw is _MASKED:
+            problems.setdefault("masked value", []).append(i)
         else:
             non_str.append(i)
 
@@ -319,12 +336,19 @@ def check_target(y, n_samples: int | None = None) -> np.ndarray:
     ------
     ValueError
         If ``y`` is None, not real-valued, has the wrong number of dimensions, rows or no
-        columns, or holds NaN or infinite values (the rows are named).
+        columns, or holds NaN, infinite or masked values (the rows are named).
     """
     if y is None:
         raise ValueError("y must be an array-like of numeric targets, got None.")
     if isinstance(y, pd.DataFrame | pd.Series):
         y = y.to_numpy()
+    masked_rows = None
+    if np.ma.isMaskedArray(y):
+        # np.asarray would keep the hidden data under the mask; masked targets are missing.
+        mask = np.ma.getmaskarray(y)
+        if mask.ndim:
+            masked_rows = np.flatnonzero(mask.reshape(mask.shape[0], -1).any(axis=1))
+        y = y.data
     try:
         raw = np.asarray(y)
         # float64 conversion would silently drop an imaginary part (numpy only warns).
@@ -344,6 +368,8 @@ def check_target(y, n_samples: int | None = None) -> np.ndarray:
             f"X and y must have the same number of rows, got {n_samples} sequences and "
             f"{arr.shape[0]} targets."
         )
+    if masked_rows is not None and masked_rows.size:
+        raise ValueError(f"y must not be masked, got masked values at {format_rows(masked_rows)}.")
     bad = ~np.isfinite(arr)
     if bad.ndim == 2:
         bad = bad.any(axis=1)

@@ -133,6 +133,17 @@ def test_check_target():
         check_target(np.zeros((2, 2, 2)), 2)
 
 
+def test_masked_entries_are_missing_not_their_hidden_data():
+    seqs = np.ma.array(["ACGT", "GGGG", "TTAA"], mask=[False, True, False])
+    with pytest.raises(ValueError, match=r"masked value at row \[1\]"):
+        check_sequences(seqs)
+    assert check_sequences(np.ma.array(["acgt", "GG"])).tolist() == ["ACGT", "GG"]
+    y = np.ma.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], mask=[[0, 0], [0, 0], [0, 1]])
+    with pytest.raises(ValueError, match=r"y must not be masked, got masked values at row \[2\]"):
+        check_target(y, 3)
+    assert check_target(np.ma.array([1.0, 2.0]), 2).tolist() == [1.0, 2.0]
+
+
 def test_check_int_and_check_bool():
     assert check_int("n", np.int32(3)) == 3 and type(check_int("n", np.int32(3))) is int
     assert check_int("n", None, allow_none=True) is None
