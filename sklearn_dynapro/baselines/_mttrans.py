@@ -211,6 +211,16 @@ class MTtransRegressor(SequenceNetRegressor):
     def _check_against_fit(self, data: dict[str, np.ndarray]) -> None:
         check_known_libraries(data["library"], self.n_libraries_)
 
+    def _batches_per_epoch(self, dataset) -> int:
+        # As get_iterator batches them: each library's rows apart.
+        library = _dataset_libraries(dataset)
+        if library is None:
+            return super()._batches_per_epoch(dataset)
+        batch_size = self.get_params_for("iterator_train").get("batch_size", self.batch_size)
+        if batch_size == -1:
+            batch_size = len(dataset)
+        return len(LibraryBatchSampler(library, batch_size, generator=None))
+
     def get_iterator(self, dataset, training: bool = False) -> Any:
         """Batches of one library each for training; plain ordered batches otherwise.
 

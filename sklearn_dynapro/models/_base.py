@@ -84,7 +84,8 @@ class SequenceNetRegressor(NeuralNetRegressor):
     batch_size : int, default=64
         Mini-batch size for training and for batched prediction.
     lr_schedule : {None, "onecycle", "cosine"}, default=None
-        Learning-rate schedule stepped every batch.
+        Learning-rate schedule stepped every batch. Each training call (``fit``, a
+        warm-start ``fit``, ``partial_fit``) runs a whole schedule over its own epochs.
     valid_fraction : float, default=0.1
         Share of the training data held out (seeded by ``random_state``) for early stopping;
         0 disables the split and early stopping.
@@ -262,18 +263,24 @@ class SequenceNetRegressor(NeuralNetRegressor):
         return callbacks
 
     def _make_scheduler(self) -> LRScheduler:
-        steps = int(np.ceil(getattr(self, "n_train_samples_", 1) / self.batch_size))
-        total = max(1, steps * self.max_epochs)
+        # The number of steps is set before each training call by _size_schedule.
+        # last_epoch=-1: every training call (fit, warm-start fit, partial_fit) runs a
+        # schedule of its own; skorch would otherwise continue it from the epochs in history,
+        # which overruns a one-cycle schedule. A resumed fit loads the saved schedule state.
         if self.lr_schedule == "onecycle":
             return LRScheduler(
                 policy=torch.optim.lr_scheduler.OneCycleLR,
                 max_lr=self.lr,
-                total_steps=total,
+                total_steps=1,
+                last_epoch=-1,
                 step_every="batch",
             )
         if self.lr_schedule == "cosine":
             return LRScheduler(
-                policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=total, step_every="batch"
+                policy=torch.optim.lr_scheduler.CosineAnnealingLR,
+                T_max=1,
+                last_epoch=-1,
+                step_every="batch",
             )
         raise ValueError(
             f"lr_schedule must be None, 'onecycle' or 'cosine', got {self.lr_schedule!r}."
@@ -340,8 +347,6 @@ class SequenceNetRegressor(NeuralNetRegressor):
         self.y_scale_ = np.where(scale > 0, scale, 1.0)
         y_std = ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
         self.module_data_params_ = {**self._data_module_params(data), "n_outputs": self.n_outputs_}
-        n_valid = int(np.ceil(n * self.valid_fraction)) if self.valid_fraction else 0
-        self.n_train_samples_ = n - n_valid
         if isinstance(self.random_state, int | np.integer):
             self.seed_ = int(self.random_state)
         elif self.random_state is None:
@@ -417,6 +422,25 @@ class SequenceNetRegressor(NeuralNetRegressor):
         )
         return None
 
+    def _batches_per_epoch(self, dataset) -> int:
+        """Training batches one epoch of ``dataset`` makes (no random draws)."""
+        batch_size = self.get_params_for("iterator_train").get("batch_size", self.batch_size)
+        return 1 if batch_size == -1 else int(np.ceil(len(dataset) / batch_size))
+
+    def _size_schedule(self, X, y, epochs: int | None) -> None:
+        """Fit the learning-rate schedule to the batches of the coming training call."""
+        scheduler = dict(getattr(self, "callbacks_", [])).get("lr_schedule")
+        if scheduler is None:
+            return
+        train, _ = self.get_split_datasets(X, y)
+        epochs = self.max_epochs if epochs is None else epochs
+        total = max(1, self._batches_per_epoch(train) * epochs)
+        setattr(scheduler, "total_steps" if hasattr(scheduler, "total_steps") else "T_max", total)
+        # Cosine annealing starts from the optimizer's current rate, which the last call
+        # annealed to ~0: restart from the rate each group began with.
+        for group in self.optimizer_.param_groups:
+            group["lr"] = group.get("initial_lr", group["lr"])
+
     def partial_fit(self, X, y, classes=None, **fit_params):
         """Train the fitted network further on ``X, y`` (scaled as in :meth:`fit`).
 
@@ -436,6 +460,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
         self : estimator
         """
         if vars(self).get("_fitting_"):  # called by skorch's fit on checked, scaled data
+            self._size_schedule(X, y, fit_params.get("epochs"))
             return super().partial_fit(X, y, classes=classes, **fit_params)
         # skorch's own partial_fit would skip the input checks and the target scaling.
         self.check_is_fitted()
@@ -448,6 +473,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
                 f"y must have {self.n_outputs_} column(s) as in fit, got {y2.shape[1]}."
             )
         y_std = ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
+        self._size_schedule(data, y_std, fit_params.get("epochs"))
         with _private_rng():
             torch.manual_seed(self.seed_)
             super().partial_fit(data, y_std, classes=classes, **fit_params)

@@ -234,6 +234,17 @@ def test_mttrans_training_batches_hold_one_library(mixed):
     np.testing.assert_array_equal(first[0]["library"].numpy(), data["library"][:32])
 
 
+def test_mttrans_one_cycle_schedule_counts_per_library_batches(mixed):
+    # Batches of one library each outnumber ceil(rows / batch_size); a schedule sized by the
+    # latter ran out of steps in the last epoch.
+    X, y = mixed
+    pipe = tiny_pipeline("mttrans", lr_schedule="onecycle", batch_size=64).fit(X, y)
+    lrs = [b["event_lr"] for e in pipe[-1].history_ for b in e["batches"] if "event_lr" in b]
+    scheduler = dict(pipe[-1].callbacks_)["lr_schedule"]
+    assert len(lrs) == scheduler.total_steps > 2 * int(np.ceil(270 / 64))
+    assert max(lrs) == pytest.approx(3e-3, rel=0.05) and lrs[-1] < 1e-5
+
+
 def test_mttrans_plain_sequences_are_one_library(mrl):
     X, y = mrl
     pipe = tiny_pipeline("mttrans").fit(X, y)

@@ -110,6 +110,31 @@ def test_early_stopping_uses_a_validation_split(mrl):
     assert len(history) <= 4
 
 
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
+def test_every_training_call_runs_its_own_lr_schedule(mrl, schedule):
+    # skorch continues a schedule from the epochs in history: a one-cycle schedule then
+    # overran its steps on partial_fit or a warm-start fit, and cosine stayed at ~0.
+    X, y = mrl
+    pipe = tiny_pipeline(lr_schedule=schedule, lr=1e-2, valid_fraction=0.25, patience=0)
+    pipe.fit(X, y)
+    net = pipe[-1]
+    encoded = pipe[:-1].transform(X[:200])
+    net.partial_fit(encoded, y[:200], epochs=3)  # a smaller set, more epochs than fit
+    pipe.set_params(model__warm_start=True).fit(X, y)
+
+    def lrs(epochs):
+        batches = [batch for epoch in epochs for batch in epoch["batches"]]
+        return [batch["event_lr"] for batch in batches if "event_lr" in batch]  # training
+
+    calls = [lrs(net.history_[:2]), lrs(net.history_[2:5]), lrs(net.history_[5:])]
+    # 300 and 150 training rows in batches of 64: 5 and 3 batches an epoch.
+    assert [len(c) for c in calls] == [10, 9, 10]
+    for call in calls:
+        assert call[0] < 1e-2 if schedule == "onecycle" else call[0] == pytest.approx(1e-2)
+        assert max(call) == pytest.approx(1e-2, rel=0.1)
+        assert call[-1] < 1e-3
+
+
 def test_two_targets_give_two_columns():
     X, y = load_cao2021_te(cell_line="HEK293", target="both")
     X, y = X.iloc[:300], y.iloc[:300]
