@@ -26,11 +26,18 @@ Pearson r), R2 (coefficient of determination), spearman (Spearman rho), rmse and
 
 Timings and memory: fit seconds per fold (cross_validate's ``fit_time``, features
 included), predictions per second (test rows over the seconds of one ``predict`` call on
-the fold), and peak memory: each model's cross_validate for one experiment and seed runs in
-a fresh spawned process, whose peak resident set size (``VmHWM`` of
-``/proc/self/status``, or ``ru_maxrss`` where that file does not exist) is reported. It
+the fold), and peak memory: each model's cross_validate for one experiment and seed (its
+folds of this call) runs in a fresh spawned process, whose peak resident set size (``VmHWM``
+of ``/proc/self/status``, or ``ru_maxrss`` where that file does not exist) is reported. It
 includes the interpreter and the torch / scikit-learn imports (about 300-400 MiB) and
 excludes RNA-folding worker processes started with ``--n-jobs`` above 1.
+
+Long runs: every finished fold is kept in ``OUT/runs/<experiment>/<model>/`` (its rows, and
+its out-of-fold predictions for the first seed). ``--resume`` keeps those and runs only the
+missing folds, so a run stopped part-way goes on where it stopped, ``--folds-to-run`` splits
+one into shorter calls, and processes running different ``--models`` (or folds) can share
+one ``--out``; the report always covers every fold kept there. Without ``--resume`` the
+folder's earlier folds are deleted first.
 
 Outputs in ``--out``: ``folds.csv`` (raw rows, one per fold, target and subset, appended as
 runs finish), ``summary.md`` (mean ± sd; sd over seeds when there are several, over folds
@@ -43,6 +50,7 @@ Examples
 python benchmarks/compare.py --quick
 python benchmarks/compare.py --experiments kfold_random50,transfer_random50_to_varlen --seeds 3
 python benchmarks/compare.py --models dynapro,kmer_ridge --n 2000 --epochs 5
+python benchmarks/compare.py --experiments kfold_random50 --models dynapro --folds-to-run 0 --resume
 dynapro benchmark --quick
 """
 
@@ -53,6 +61,7 @@ import functools
 import os
 import platform
 import resource
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -400,14 +409,22 @@ def peak_rss_mib() -> float:
     return peak / 1024**2 if sys.platform == "darwin" else peak / 1024
 
 
-def run_model(model: str, experiment: Experiment, seed: int, options: dict) -> dict:
-    """Cross-validate one model on one experiment (meant to run in a fresh process)."""
+def run_model(
+    model: str, experiment: Experiment, seed: int, options: dict, folds: list[int] | None = None
+) -> dict:
+    """Cross-validate one model on some or all folds of one experiment (in a fresh process).
+
+    ``folds`` picks fold indices of ``experiment.splits()`` (default: all of them); the
+    result's ``folds`` says which ran, in the order of its other lists.
+    """
     import warnings
 
     import torch
     from sklearn.model_selection import cross_validate
 
     torch.set_num_threads(options["threads"])
+    splits = experiment.splits()
+    folds = list(range(len(splits))) if folds is None else list(folds)
     estimator = make_model(model, seed=seed, max_len=experiment.max_len, **options["model"])
     scorer = FoldScorer(experiment.targets, experiment.bins)
     with warnings.catch_warnings():
@@ -418,12 +435,13 @@ def run_model(model: str, experiment: Experiment, seed: int, options: dict) -> d
             experiment.X,
             experiment.y,
             groups=experiment.groups,
-            cv=experiment.cv,
+            cv=[splits[i] for i in folds],
             scoring=scorer,
             return_indices=True,
             error_score="raise",
         )
     return {
+        "folds": folds,
         "fit_seconds": result["fit_time"].tolist(),
         "scores": {k[5:]: v.tolist() for k, v in result.items() if k.startswith("test_")},
         "train_sizes": [len(t) for t in result["indices"]["train"]],
@@ -442,7 +460,7 @@ def result_rows(out: dict, experiment: str, model: str, seed: int) -> list[dict]
         if key.count("|") == 2:
             target, subset, _ = key.split("|")
             subsets[(target, subset)] = None
-    for fold, fit_seconds in enumerate(out["fit_seconds"]):
+    for i, (fold, fit_seconds) in enumerate(zip(out["folds"], out["fit_seconds"], strict=True)):
         for target, subset in subsets:
             prefix = f"{target}|{subset}|"
             row = {
@@ -452,17 +470,57 @@ def result_rows(out: dict, experiment: str, model: str, seed: int) -> list[dict]
                 "fold": fold,
                 "target": target,
                 "subset": subset,
-                "n_train": out["train_sizes"][fold],
-                "n_test": int(scores[prefix + "n"][fold]),
+                "n_train": out["train_sizes"][i],
+                "n_test": int(scores[prefix + "n"][i]),
             }
-            row.update({metric: scores[prefix + metric][fold] for metric in METRIC_LABELS})
+            row.update({metric: scores[prefix + metric][i] for metric in METRIC_LABELS})
             row.update(
                 fit_seconds=fit_seconds,
-                predictions_per_second=scores["predictions_per_second"][fold],
+                predictions_per_second=scores["predictions_per_second"][i],
                 peak_mib=out["peak_mib"],
             )
             rows.append(row)
     return rows
+
+
+# ------------------------------------------------------------------------ results on disk
+def unit_file(out: Path, experiment: str, model: str, seed: int, fold: int, kind: str) -> Path:
+    """Where one fold's ``rows`` or out-of-fold ``predictions`` are kept, under ``out/runs``."""
+    return out / "runs" / experiment / model / f"seed{seed}_fold{fold}.{kind}.csv"
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    frame.to_csv(partial, index=False)
+    os.replace(partial, path)  # whole files only, also for a reader in another process
+
+
+def save_run(out: Path, rows: list[dict], predictions: pd.DataFrame | None) -> None:
+    """Keep one run's rows (and predictions) fold by fold; a rows file marks a finished fold."""
+    for (experiment, model, seed, fold), part in pd.DataFrame(rows).groupby(
+        ["experiment", "model", "seed", "fold"]
+    ):
+        if predictions is not None:
+            mine = predictions[(predictions["model"] == model) & (predictions["fold"] == fold)]
+            _write_csv(mine, unit_file(out, experiment, model, seed, fold, "predictions"))
+        _write_csv(part, unit_file(out, experiment, model, seed, fold, "rows"))
+
+
+def load_runs(out: Path, kind: str) -> pd.DataFrame:
+    """Every fold kept under ``out/runs`` of one kind, in experiment, model, seed, fold order."""
+    files = list((out / "runs").glob(f"*/*/seed*_fold*.{kind}.csv"))
+    if not files:
+        return pd.DataFrame()
+    frame = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    order = {
+        "experiment": {name: i for i, name in enumerate(EXPERIMENTS)},
+        "model": {name: i for i, name in enumerate(MODELS + EXTRA_MODELS)},
+    }
+    keys = [k for k in ("experiment", "model", "seed", "fold") if k in frame]
+    return frame.sort_values(
+        keys, key=lambda column: column.map(order[column.name]) if column.name in order else column
+    ).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------ reports
@@ -624,10 +682,11 @@ def plot_scatter(predictions: pd.DataFrame, path: Path) -> None:
 
 
 def oof_predictions(out: dict, experiment: Experiment, model: str) -> pd.DataFrame:
-    """Out-of-fold predictions of one run as long rows (row, target, measured, predicted)."""
+    """Out-of-fold predictions of one run as long rows (fold, row, target, measured, predicted)."""
     y = experiment.y.reshape(len(experiment.y), -1)
     frames = []
-    for test, y_pred in zip(out["test_indices"], out["predictions"], strict=True):
+    runs = zip(out["folds"], out["test_indices"], out["predictions"], strict=True)
+    for fold, test, y_pred in runs:
         y_pred = y_pred.reshape(len(test), -1)
         for j, target in enumerate(experiment.targets):
             frames.append(
@@ -635,6 +694,7 @@ def oof_predictions(out: dict, experiment: Experiment, model: str) -> pd.DataFra
                     {
                         "experiment": experiment.name,
                         "model": model,
+                        "fold": fold,
                         "row": test,
                         "target": target,
                         "measured": y[test, j],
@@ -669,6 +729,8 @@ def write_report(rows: pd.DataFrame, predictions: pd.DataFrame, out: Path, heade
     (out / "summary.md").write_text(text, encoding="utf-8")
     plot_scores(summary, out / "scores.png")
     plot_bins(summary, out / "bins.png")
+    if predictions.empty:
+        return text
     chosen = predictions.merge(pd.DataFrame(list(best.items()), columns=["experiment", "model"]))
     if not chosen.empty:
         chosen.to_csv(out / "predictions.csv", index=False)
@@ -743,6 +805,18 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--n-jobs", type=int, default=None, help="folding processes / RF threads")
     parser.add_argument(
+        "--folds-to-run",
+        default=None,
+        metavar="LIST",
+        help="comma list of fold indices to run (default: all; a transfer has only fold 0)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the folds already in OUT/runs and run only the missing ones; the report "
+        "covers every fold in OUT/runs (so several processes can share OUT)",
+    )
+    parser.add_argument(
         "--out",
         default=str(Path(__file__).parent / "results" / "compare"),
         help="output folder (default: benchmarks/results/compare)",
@@ -794,10 +868,22 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         value = settings.get(key, getattr(args, key))
         if value < (2 if key == "folds" else 1):
             parser.error(f"--{key} must be at least {2 if key == 'folds' else 1}, got {value}")
+    folds_to_run = None
+    if args.folds_to_run is not None:
+        try:
+            folds_to_run = sorted({int(f) for f in args.folds_to_run.split(",") if f})
+        except ValueError:
+            folds_to_run = []
+        if not folds_to_run or folds_to_run[0] < 0:
+            parser.error(
+                f"--folds-to-run must be a comma list of fold indices, got {args.folds_to_run!r}"
+            )
     out = Path(args.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "folds.csv"
-    csv.unlink(missing_ok=True)
+    if not args.resume:
+        shutil.rmtree(out / "runs", ignore_errors=True)
+        csv.unlink(missing_ok=True)
 
     options = {
         "threads": args.threads,
@@ -822,8 +908,6 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         f"RF trees = {settings['trees']}."
     )
 
-    rows: list[dict] = []
-    kept: list[pd.DataFrame] = []
     start = time.perf_counter()
     with tqdm(total=len(seeds) * len(experiments) * len(models), desc="compare", unit="run") as bar:
         for seed in seeds:
@@ -831,26 +915,39 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                 experiment = build_experiment(
                     name, seed=seed, folds=settings["folds"], n=settings["n"]
                 )
+                n_folds = len(experiment.splits())
+                wanted = [f for f in folds_to_run or range(n_folds) if f < n_folds]
                 for model in models:
                     bar.set_postfix_str(f"{name} · {model} · seed {seed}")
-                    result = run_isolated(run_model, model, experiment, seed, options)
-                    new = result_rows(result, name, model, seed)
-                    rows += new
-                    frame = pd.DataFrame(new)
-                    # Rewritten whole: experiments differ in their columns (length bins).
-                    pd.DataFrame(rows).to_csv(csv, index=False)
-                    if seed == seeds[0]:
-                        kept.append(oof_predictions(result, experiment, model))
-                    whole = frame[frame["subset"] == "all"]
-                    tqdm.write(
-                        f"{name} {model} seed {seed}: "
-                        f"r2_pearson={whole['r2_pearson'].mean():.3f} "
-                        f"spearman={whole['spearman'].mean():.3f} "
-                        f"fit={whole['fit_seconds'].mean():.1f}s/fold "
-                        f"peak={result['peak_mib']:.0f}MiB"
-                    )
+                    todo = [
+                        f
+                        for f in wanted
+                        if not unit_file(out, name, model, seed, f, "rows").exists()
+                    ]
+                    if todo:
+                        result = run_isolated(run_model, model, experiment, seed, options, todo)
+                        new = result_rows(result, name, model, seed)
+                        kept = oof_predictions(result, experiment, model)
+                        save_run(out, new, kept if seed == seeds[0] else None)
+                        # Rewritten whole: experiments differ in their columns (length bins).
+                        load_runs(out, "rows").to_csv(csv, index=False)
+                        whole = pd.DataFrame(new).query("subset == 'all'")
+                        tqdm.write(
+                            f"{name} {model} seed {seed} folds {todo}: "
+                            f"r2_pearson={whole['r2_pearson'].mean():.3f} "
+                            f"spearman={whole['spearman'].mean():.3f} "
+                            f"fit={whole['fit_seconds'].mean():.1f}s/fold "
+                            f"peak={result['peak_mib']:.0f}MiB"
+                        )
+                    elif wanted:
+                        tqdm.write(f"{name} {model} seed {seed}: folds {wanted} kept from OUT/runs")
                     bar.update()
-    text = write_report(pd.DataFrame(rows), pd.concat(kept, ignore_index=True), out, header)
+    rows = load_runs(out, "rows")
+    if rows.empty:
+        print(f"No folds to report: --folds-to-run {args.folds_to_run} selects none.")
+        return 0
+    rows.to_csv(csv, index=False)
+    text = write_report(rows, load_runs(out, "predictions"), out, header)
     print(text)
     print(f"Finished in {time.perf_counter() - start:.0f} s; results in {str(out)!r}")
     return 0

@@ -138,11 +138,53 @@ def test_tiny_benchmark_through_the_cli_writes_tables_and_plots(tmp_path, capsys
     assert predictions.groupby("experiment")["model"].nunique().eq(1).all()
 
 
+def test_folds_are_kept_and_a_resumed_run_adds_only_the_missing_ones(tmp_path, capsys):
+    out = tmp_path / "results"
+    argv = ["benchmark", "--tiny", "--experiments", "kfold_random50,transfer_varlen_to_random50"]
+    argv += ["--models", "kmer_ridge", "--threads", "1", "--out", str(out)]
+    assert dynapro([*argv, "--folds-to-run", "1"]) == 0
+    first = pd.read_csv(out / "folds.csv")
+    assert first[["experiment", "fold"]].drop_duplicates().values.tolist() == [
+        ["kfold_random50", 1]  # the transfer has fold 0 only
+    ]
+    kept = out / "runs" / "kfold_random50" / "kmer_ridge" / "seed0_fold1.rows.csv"
+    stamp = kept.stat().st_mtime_ns
+
+    assert dynapro([*argv, "--resume"]) == 0
+    assert "folds [1] kept" not in capsys.readouterr().out  # fold 0 was missing, so it ran
+    assert kept.stat().st_mtime_ns == stamp  # fold 1 was not run again
+    resumed = pd.read_csv(out / "folds.csv")
+    assert sorted(map(tuple, resumed[["experiment", "fold"]].drop_duplicates().values)) == [
+        ("kfold_random50", 0),
+        ("kfold_random50", 1),
+        ("transfer_varlen_to_random50", 0),
+    ]
+    assert dynapro([*argv, "--resume"]) == 0
+    assert "folds [0, 1] kept from OUT/runs" in capsys.readouterr().out
+
+    # The same numbers as one run of every fold; without --resume the folder starts afresh.
+    assert dynapro(argv) == 0
+    fresh = pd.read_csv(out / "folds.csv")
+    keys = ["experiment", "fold", "target", "subset"]
+    timings = ["fit_seconds", "predictions_per_second", "peak_mib"]
+    pd.testing.assert_frame_equal(
+        resumed.sort_values(keys).drop(columns=timings),
+        fresh.sort_values(keys).drop(columns=timings),
+        check_like=True,
+        check_index_type=False,
+        check_exact=False,
+    )
+    assert (out / "summary.md").read_text().count("| kmer_ridge") == 2
+
+
 def test_bad_options_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         dynapro(["benchmark", "--models", "dynapro,nope"])
     assert exit_info.value.code == 2
     assert "--models must be 'all' or a comma list" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        dynapro(["benchmark", "--folds-to-run", "x"])
+    assert "--folds-to-run must be a comma list" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         dynapro(["benchmark", "--models", "dynapro_tuned"])
     assert "needs --tuned-params" in capsys.readouterr().err
