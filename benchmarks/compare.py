@@ -490,10 +490,14 @@ def unit_file(out: Path, experiment: str, model: str, seed: int, fold: int, kind
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    _write_text(frame.to_csv(index=False), path)
+
+
+def _write_text(text: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    frame.to_csv(partial, index=False)
-    os.replace(partial, path)  # whole files only, also for a reader in another process
+    partial = path.with_name(path.name + f".{os.getpid()}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)  # whole files only, also with another process writing them
 
 
 def save_run(out: Path, rows: list[dict], predictions: pd.DataFrame | None) -> None:
@@ -726,14 +730,14 @@ def write_report(rows: pd.DataFrame, predictions: pd.DataFrame, out: Path, heade
         "",
     ]
     text = "\n".join(lines)
-    (out / "summary.md").write_text(text, encoding="utf-8")
+    _write_text(text, out / "summary.md")
     plot_scores(summary, out / "scores.png")
     plot_bins(summary, out / "bins.png")
     if predictions.empty:
         return text
     chosen = predictions.merge(pd.DataFrame(list(best.items()), columns=["experiment", "model"]))
     if not chosen.empty:
-        chosen.to_csv(out / "predictions.csv", index=False)
+        _write_csv(chosen, out / "predictions.csv")
         plot_scatter(chosen, out / "scatter.png")
     return text
 
@@ -930,7 +934,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                         kept = oof_predictions(result, experiment, model)
                         save_run(out, new, kept if seed == seeds[0] else None)
                         # Rewritten whole: experiments differ in their columns (length bins).
-                        load_runs(out, "rows").to_csv(csv, index=False)
+                        _write_csv(load_runs(out, "rows"), csv)
                         whole = pd.DataFrame(new).query("subset == 'all'")
                         tqdm.write(
                             f"{name} {model} seed {seed} folds {todo}: "
@@ -946,7 +950,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     if rows.empty:
         print(f"No folds to report: --folds-to-run {args.folds_to_run} selects none.")
         return 0
-    rows.to_csv(csv, index=False)
+    _write_csv(rows, csv)
     text = write_report(rows, load_runs(out, "predictions"), out, header)
     print(text)
     print(f"Finished in {time.perf_counter() - start:.0f} s; results in {str(out)!r}")
