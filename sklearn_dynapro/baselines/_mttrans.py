@@ -211,6 +211,19 @@ class MTtransRegressor(SequenceNetRegressor):
     def _check_against_fit(self, data: dict[str, np.ndarray]) -> None:
         check_known_libraries(data["library"], self.n_libraries_)
 
+    def _training_extras(self) -> dict:
+        generator = vars(self).get("_sampler_generator_")
+        return {} if generator is None else {"sampler_generator": generator.get_state()}
+
+    def _restore_training_extras(self, extras: dict) -> None:
+        if "sampler_generator" in extras:
+            self._resumed_sampler_state_ = extras["sampler_generator"]
+
+    def on_train_end(self, net, X=None, y=None, **kwargs) -> None:
+        # The generator only matters while training; a fitted model need not carry it.
+        vars(self).pop("_sampler_generator_", None)
+        super().on_train_end(net, X=X, y=y, **kwargs)
+
     def _batches_per_epoch(self, dataset) -> int:
         # As get_iterator batches them: each library's rows apart.
         library = _dataset_libraries(dataset)
@@ -245,9 +258,16 @@ class MTtransRegressor(SequenceNetRegressor):
             kwargs.pop(key, None)
         if batch_size == -1:
             batch_size = len(dataset)
-        # Drawn from torch's generator, which fit seeds from random_state inside a forked
-        # random state: repeatable per seed, different every epoch.
-        generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,)).item()))
+        # Seeded from torch's generator, which fit seeds from random_state inside a forked
+        # random state: repeatable per seed, different every epoch. skorch builds the
+        # iterator once per fit, so a resumed fit takes the checkpoint's generator state.
+        generator = torch.Generator()
+        resumed = vars(self).pop("_resumed_sampler_state_", None)
+        if resumed is None:
+            generator.manual_seed(int(torch.randint(2**62, (1,)).item()))
+        else:
+            generator.set_state(resumed)
+        self._sampler_generator_ = generator
         sampler = LibraryBatchSampler(library, batch_size, generator)
         return self.iterator_train(dataset, batch_sampler=sampler, **kwargs)
 

@@ -207,6 +207,13 @@ class SequenceNetRegressor(NeuralNetRegressor):
     def _check_against_fit(self, data) -> None:
         """Raise if prediction input does not match what the model was fitted on."""
 
+    def _training_extras(self) -> dict:
+        """Random state of the subclass's own, which a checkpoint keeps to resume exactly."""
+        return {}
+
+    def _restore_training_extras(self, extras: dict) -> None:
+        """Take back what :meth:`_training_extras` returned (before the first resumed epoch)."""
+
     @staticmethod
     def _n_rows(data) -> int:
         first = next(iter(data.values())) if isinstance(data, dict) else data

@@ -223,6 +223,7 @@ def training_state(net, *, finished: bool) -> dict:
         "criterion": net.criterion_.state_dict(),
         "optimizer": net.optimizer_.state_dict(),
         "callbacks": callbacks,
+        "extras": net._training_extras(),
         "rng": _rng_state(),
         "torch_version": str(torch.__version__),
     }
@@ -258,6 +259,7 @@ def restore_training_state(net, state: dict) -> None:
                 callback.lr_scheduler_.load_state_dict(scheduler)
         for key, value in values.items():
             setattr(callback, key, value)
+    net._restore_training_extras(state.get("extras", {}))
     torch.set_rng_state(state["rng"]["cpu"])
     cuda = state["rng"]["cuda"]
     if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():

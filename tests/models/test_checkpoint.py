@@ -11,6 +11,7 @@ import time
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
@@ -18,8 +19,13 @@ from sklearn.model_selection import KFold, cross_validate
 from skorch.callbacks import Callback
 
 from sklearn_dynapro import DynaProRegressor, make_dynapro_pipeline
-from sklearn_dynapro.baselines import FramePoolRegressor, MTtransRegressor, OptimusRegressor
-from sklearn_dynapro.datasets import load_mpra_random50
+from sklearn_dynapro.baselines import (
+    FramePoolRegressor,
+    MTtransRegressor,
+    OptimusRegressor,
+    make_mttrans_pipeline,
+)
+from sklearn_dynapro.datasets import load_mpra_random50, load_mpra_varlen_random
 from sklearn_dynapro.models._checkpoint import load_checkpoint
 
 # Tiny network; the one-cycle schedule and AdamW make the resumed state non-trivial.
@@ -103,6 +109,28 @@ def test_interrupted_fit_resumes_to_the_uninterrupted_model(mrl, uninterrupted, 
     assert losses(resumed) == losses(full)
     np.testing.assert_allclose(resumed.predict(X[:60]), full.predict(X[:60]), rtol=0, atol=1e-6)
     assert load_checkpoint(tmp_path)["finished"] is True
+
+
+def test_mttrans_resumes_its_library_batch_order(tmp_path):
+    # MTtrans shuffles batches with a generator of its own, made once per fit: the
+    # checkpoint keeps its state, or a resumed fit would see other batches from epoch 3 on.
+    X50, y50 = load_mpra_random50(as_frame=True)
+    Xv, yv = load_mpra_varlen_random(as_frame=True)
+    X = pd.concat([X50.iloc[:120], Xv.iloc[:120]], ignore_index=True)
+    y = np.r_[y50.to_numpy()[:120], yv.to_numpy()[:120]]
+    params = {"max_epochs": 4, "batch_size": 32, "valid_fraction": 0.0, "random_state": 0}
+    params |= {"module__conv_channels": (4, 4, 4, 4), "module__tower_hidden": 4}
+    full = make_mttrans_pipeline(**params).fit(X, y)
+    stop = [("stop", InterruptAtEpoch(3))]
+    with pytest.warns(UserWarning, match="interrupted in epoch 3"):
+        make_mttrans_pipeline(**params, checkpoint_dir=tmp_path, callbacks=stop).fit(X, y)
+    resumed = make_mttrans_pipeline(**params, checkpoint_dir=tmp_path).fit(X, y)
+    assert resumed[-1].resumed_from_epoch_ == 2
+    assert [r["train_loss"] for r in resumed[-1].history] == [
+        r["train_loss"] for r in full[-1].history
+    ]
+    np.testing.assert_array_equal(resumed.predict(X), full.predict(X))
+    assert "_sampler_generator_" not in vars(resumed[-1])  # training state only
 
 
 def test_finished_checkpoint_gives_the_model_back_without_training(mrl, tmp_path):
