@@ -36,11 +36,13 @@ Long runs: every finished fold is kept in ``OUT/runs/<experiment>/<model>/`` (it
 its out-of-fold predictions for the first seed). ``--resume`` keeps those and runs only the
 missing folds, so a run stopped part-way goes on where it stopped, ``--folds-to-run`` splits
 one into shorter calls, and processes running different ``--models`` (or folds) can share
-one ``--out``; the report always covers every fold kept there. Without ``--resume`` the
-folder's earlier folds are deleted first.
+one ``--out``; the report always covers every fold kept there. ``OUT/runs/settings.json``
+records what decides the scores (data size, folds, epochs, trees, preset, tuned parameters):
+``--resume`` with other settings is refused. Without ``--resume`` the folder's earlier folds
+are deleted first.
 
-Outputs in ``--out``: ``folds.csv`` (raw rows, one per fold, target and subset, appended as
-runs finish), ``summary.md`` (mean ± sd; sd over seeds when there are several, over folds
+Outputs in ``--out``: ``folds.csv`` (raw rows, one per fold, target and subset, rewritten
+as runs finish), ``summary.md`` (mean ± sd; sd over seeds when there are several, over folds
 otherwise), ``scores.png`` (r2_pearson and Spearman per model with error bars),
 ``bins.png`` (r2_pearson per length bin), ``scatter.png`` and ``predictions.csv``
 (predicted vs measured for the best model of each experiment, first seed, out-of-fold).
@@ -58,6 +60,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import platform
 import resource
@@ -888,6 +891,18 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     if not args.resume:
         shutil.rmtree(out / "runs", ignore_errors=True)
         csv.unlink(missing_ok=True)
+    # What decides the scores; kept folds of other settings must not be mixed in.
+    scoring_settings = {key: settings[key] for key in ("n", "folds", "epochs", "trees")}
+    scoring_settings.update(preset=args.preset, tuned_params=tuned_params)
+    recorded = out / "runs" / "settings.json"
+    text = json.dumps(scoring_settings, sort_keys=True, default=str)
+    if recorded.exists() and recorded.read_text(encoding="utf-8") != text:
+        parser.error(
+            f"--resume: {str(out / 'runs')!r} holds folds run with other settings "
+            f"({recorded.read_text(encoding='utf-8')}, now {text}); pass another --out, or "
+            "leave out --resume to start afresh"
+        )
+    _write_text(text, recorded)
 
     options = {
         "threads": args.threads,

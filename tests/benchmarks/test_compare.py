@@ -161,6 +161,10 @@ def test_folds_are_kept_and_a_resumed_run_adds_only_the_missing_ones(tmp_path, c
     ]
     assert dynapro([*argv, "--resume"]) == 0
     assert "folds [0, 1] kept from OUT/runs" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:  # other settings: not mixed in
+        dynapro([*argv, "--resume", "--epochs", "2"])
+    assert exit_info.value.code == 2
+    assert "holds folds run with other settings" in capsys.readouterr().err
 
     # The same numbers as one run of every fold; without --resume the folder starts afresh.
     assert dynapro(argv) == 0
