@@ -946,8 +946,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                     if todo:
                         result = run_isolated(run_model, model, experiment, seed, options, todo)
                         new = result_rows(result, name, model, seed)
-                        kept = oof_predictions(result, experiment, model)
-                        save_run(out, new, kept if seed == seeds[0] else None)
+                        kept = None  # predictions are kept for the first seed only
+                        if seed == seeds[0]:
+                            kept = oof_predictions(result, experiment, model)
+                        save_run(out, new, kept)
                         # Rewritten whole: experiments differ in their columns (length bins).
                         _write_csv(load_runs(out, "rows"), csv)
                         whole = pd.DataFrame(new).query("subset == 'all'")

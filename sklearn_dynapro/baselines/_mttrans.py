@@ -229,10 +229,7 @@ class MTtransRegressor(SequenceNetRegressor):
         library = _dataset_libraries(dataset)
         if library is None:
             return super()._batches_per_epoch(dataset)
-        batch_size = self.get_params_for("iterator_train").get("batch_size", self.batch_size)
-        if batch_size == -1:
-            batch_size = len(dataset)
-        return len(LibraryBatchSampler(library, batch_size, generator=None))
+        return len(LibraryBatchSampler(library, self._train_batch_size(dataset), generator=None))
 
     def get_iterator(self, dataset, training: bool = False) -> Any:
         """Batches of one library each for training; plain ordered batches otherwise.
@@ -253,11 +250,9 @@ class MTtransRegressor(SequenceNetRegressor):
         if library is None:
             return super().get_iterator(dataset, training=training)
         kwargs = self.get_params_for("iterator_train")
-        batch_size = kwargs.pop("batch_size", self.batch_size)
-        for key in ("shuffle", "sampler", "drop_last"):
+        for key in ("batch_size", "shuffle", "sampler", "drop_last"):
             kwargs.pop(key, None)
-        if batch_size == -1:
-            batch_size = len(dataset)
+        batch_size = self._train_batch_size(dataset)
         # Seeded from torch's generator, which fit seeds from random_state inside a forked
         # random state: repeatable per seed, different every epoch. skorch builds the
         # iterator once per fit, so a resumed fit takes the checkpoint's generator state.

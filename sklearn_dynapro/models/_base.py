@@ -429,10 +429,14 @@ class SequenceNetRegressor(NeuralNetRegressor):
         )
         return None
 
+    def _train_batch_size(self, dataset) -> int:
+        """Rows per training batch: ``iterator_train__batch_size`` or ``batch_size``; -1 is all."""
+        batch_size = self.get_params_for("iterator_train").get("batch_size", self.batch_size)
+        return len(dataset) if batch_size == -1 else batch_size
+
     def _batches_per_epoch(self, dataset) -> int:
         """Training batches one epoch of ``dataset`` makes (no random draws)."""
-        batch_size = self.get_params_for("iterator_train").get("batch_size", self.batch_size)
-        return 1 if batch_size == -1 else int(np.ceil(len(dataset) / batch_size))
+        return int(np.ceil(len(dataset) / max(1, self._train_batch_size(dataset))))
 
     def _size_schedule(self, X, y, epochs: int | None) -> None:
         """Fit the learning-rate schedule to the batches of the coming training call."""
