@@ -103,3 +103,30 @@ def test_invalid_arguments():
         ParallelConvTransformerLayer(d_model=8, n_heads=2, use_attention=False, use_conv=False)
     with pytest.raises(ValueError, match="conv_kernel must be a sequence of odd integers"):
         ParallelConvTransformerLayer(d_model=8, n_heads=2, conv_kernel=6)
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_attention_branch_is_the_attention_modules_own_computation(mode):
+    # The branch calls the functional form of ``layer.attn``; it must compute what the module
+    # computes: bit for bit in training (same dropout draws), and to rounding in inference,
+    # where the module would take its fast path instead.
+    layer = _layer(n_heads=2, dropout=0.3)
+    getattr(layer, mode)()
+    mask = _mask(3, 9, [4, 0, 9])
+    x = torch.randn(3, 9, D)
+
+    def module_call():
+        h = layer.attn_norm(x)
+        key_mask = mask & ~mask.all(dim=-1, keepdim=True)
+        out, _ = layer.attn(h, h, h, key_padding_mask=key_mask, need_weights=False)
+        return layer.dropout(out)
+
+    with torch.set_grad_enabled(mode == "train"):
+        torch.manual_seed(5)
+        expected = module_call()
+        torch.manual_seed(5)
+        got = layer._attention(x, mask)
+    if mode == "train":
+        assert torch.equal(got, expected)
+    else:
+        torch.testing.assert_close(got, expected)
