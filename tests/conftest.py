@@ -5,6 +5,15 @@ from collections.abc import Iterator
 import pytest
 import torch
 
+from sklearn_dynapro import make_dynapro_pipeline
+from sklearn_dynapro.baselines import (
+    make_framepool_pipeline,
+    make_kmer_baseline,
+    make_mttrans_pipeline,
+    make_optimus_pipeline,
+    make_rf_baseline,
+)
+
 
 @pytest.fixture
 def one_thread() -> Iterator[None]:
@@ -16,3 +25,22 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+#: One epoch of tiny networks. device="cpu" rather than the default "auto": fitting resolves
+#: "auto" into the parameter, which test_conformance's test_fit_keeps_device_auto documents.
+TINY = {"max_epochs": 1, "batch_size": 32, "random_state": 0, "device": "cpu"}
+
+#: The smallest pipeline of every model, for the conformance and property checks.
+PIPELINES = {
+    "dynapro": lambda: make_dynapro_pipeline(
+        module__d_model=16, module__n_heads=2, module__n_layers=1, module__ffn_dim=16, **TINY
+    ),
+    "optimus": lambda: make_optimus_pipeline(module__n_filters=4, module__dense_dim=4, **TINY),
+    "framepool": lambda: make_framepool_pipeline(module__n_filters=4, module__dense_dim=4, **TINY),
+    "mttrans": lambda: make_mttrans_pipeline(
+        module__conv_channels=(4, 4, 4, 4), module__tower_hidden=4, **TINY
+    ),
+    "rf": lambda: make_rf_baseline(n_estimators=5, random_state=0),
+    "kmer": lambda: make_kmer_baseline(k_range=(1, 3)),
+}

@@ -32,27 +32,22 @@ from sklearn.utils import estimator_checks as sk_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_dynapro import DynaProRegressor, make_dynapro_pipeline
+from sklearn_dynapro import DynaProRegressor
 from sklearn_dynapro.baselines import (
     FramePoolRegressor,
     MTtransRegressor,
     OptimusRegressor,
     SequenceLibraryEncoder,
-    make_framepool_pipeline,
-    make_kmer_baseline,
-    make_mttrans_pipeline,
     make_optimus_pipeline,
-    make_rf_baseline,
 )
 from sklearn_dynapro.datasets import load_mpra_random50
 from sklearn_dynapro.features import BiophysicalFeatures, CaoFeatures, KmerFeatures
 from sklearn_dynapro.preprocessing import DynaProEncoder, SequenceOneHot, SequenceTokenizer
 
+from .conftest import PIPELINES, TINY
+
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-#: One epoch of tiny networks. device="cpu" rather than the default "auto": fitting resolves
-#: "auto" into the parameter, which test_fit_keeps_device_auto documents separately.
-TINY = {"max_epochs": 1, "batch_size": 32, "random_state": 0, "device": "cpu"}
 
 TRANSFORMERS = {
     "SequenceTokenizer": SequenceTokenizer,
@@ -62,18 +57,6 @@ TRANSFORMERS = {
     "CaoFeatures": CaoFeatures,
     "KmerFeatures": lambda: KmerFeatures(k_range=(1, 3)),
     "SequenceLibraryEncoder": SequenceLibraryEncoder,
-}
-PIPELINES = {
-    "dynapro": lambda: make_dynapro_pipeline(
-        module__d_model=16, module__n_heads=2, module__n_layers=1, module__ffn_dim=16, **TINY
-    ),
-    "optimus": lambda: make_optimus_pipeline(module__n_filters=4, module__dense_dim=4, **TINY),
-    "framepool": lambda: make_framepool_pipeline(module__n_filters=4, module__dense_dim=4, **TINY),
-    "mttrans": lambda: make_mttrans_pipeline(
-        module__conv_channels=(4, 4, 4, 4), module__tower_hidden=4, **TINY
-    ),
-    "rf": lambda: make_rf_baseline(n_estimators=5, random_state=0),
-    "kmer": lambda: make_kmer_baseline(k_range=(1, 3)),
 }
 NEURAL_PIPELINES = ("dynapro", "optimus", "framepool", "mttrans")
 STRING_INPUT = {**TRANSFORMERS, **PIPELINES}

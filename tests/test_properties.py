@@ -25,20 +25,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 
-from sklearn_dynapro import check_sequences, make_dynapro_pipeline
+from sklearn_dynapro import check_sequences
 from sklearn_dynapro._validation import format_rows
-from sklearn_dynapro.baselines import (
-    SequenceLibraryEncoder,
-    make_framepool_pipeline,
-    make_kmer_baseline,
-    make_mttrans_pipeline,
-    make_optimus_pipeline,
-    make_rf_baseline,
-)
+from sklearn_dynapro.baselines import SequenceLibraryEncoder
 from sklearn_dynapro.datasets import load_mpra_random50, load_sequences
 from sklearn_dynapro.features import BiophysicalFeatures, CaoFeatures, KmerFeatures, fold_mfe
 from sklearn_dynapro.features._folding import MAX_FOLD_LENGTH
 from sklearn_dynapro.preprocessing import DynaProEncoder, SequenceOneHot, SequenceTokenizer
+
+from .conftest import PIPELINES
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # ambiguous bases, truncation
 
@@ -48,19 +43,6 @@ FEW = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-TINY = {"max_epochs": 1, "batch_size": 32, "random_state": 0, "device": "cpu"}
-PIPELINES = {
-    "dynapro": lambda: make_dynapro_pipeline(
-        module__d_model=16, module__n_heads=2, module__n_layers=1, module__ffn_dim=16, **TINY
-    ),
-    "optimus": lambda: make_optimus_pipeline(module__n_filters=4, module__dense_dim=4, **TINY),
-    "framepool": lambda: make_framepool_pipeline(module__n_filters=4, module__dense_dim=4, **TINY),
-    "mttrans": lambda: make_mttrans_pipeline(
-        module__conv_channels=(4, 4, 4, 4), module__tower_hidden=4, **TINY
-    ),
-    "rf": lambda: make_rf_baseline(n_estimators=5, random_state=0),
-    "kmer": lambda: make_kmer_baseline(k_range=(1, 3)),
-}
 #: Transformers that fold with ViennaRNA (cubic in the length: inputs stay short for them).
 FOLDING = {"BiophysicalFeatures": BiophysicalFeatures, "CaoFeatures": CaoFeatures}
 NON_FOLDING = {
