@@ -101,10 +101,10 @@ class SequenceNetRegressor(NeuralNetRegressor):
         Seeds weight initialisation, shuffling and the validation split. Training runs inside
         :func:`torch.random.fork_rng`, so the caller's global torch random state is unchanged.
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
-        ``"auto"`` picks CUDA when available, else the CPU. It is resolved when the network
-        is initialised (at fit), and the parameter then holds the device used, as skorch's
-        training and prediction code read it; a clone of a fitted estimator therefore fits
-        on that device.
+        ``"auto"`` picks CUDA when available, else the CPU, on the machine that computes:
+        fitting leaves the parameter as it was (``get_params()["device"]`` stays ``"auto"``),
+        and a model fitted with ``"auto"`` on a GPU loads and predicts on a CPU-only machine.
+        The attribute ``device`` reads the resolved device, as skorch's code expects.
     verbose : int, default=0
         1 prints a table per epoch and shows a progress bar.
     checkpoint_dir : str, path-like or None, default=None
@@ -220,13 +220,26 @@ class SequenceNetRegressor(NeuralNetRegressor):
         return len(first)
 
     # --------------------------------------------------------------------- skorch hooks
-    def initialize(self):
-        self.device = resolve_device(self.device)
-        return super().initialize()
+    # The parameter lives in __dict__ (skorch takes parameter names from there), while
+    # skorch's training, prediction and loading code read the attribute and need a real
+    # device: the attribute resolves "auto" and get_params reports what was set.
+    @property
+    def device(self):
+        return resolve_device(self.__dict__.get("device", "auto"))
+
+    @device.setter
+    def device(self, value):
+        self.__dict__["device"] = value
+
+    def get_params(self, deep=True, **kwargs):
+        params = super().get_params(deep=deep, **kwargs)
+        if "device" in params:
+            params["device"] = self.__dict__["device"]
+        return params
 
     def __setstate__(self, state):
         # skorch maps tensors to state["device"] on unpickling, and "auto" is no torch device:
-        # an unfitted net (as cross_val_score(n_jobs=2) sends to workers) keeps "auto".
+        # map to this machine's device, and keep the parameter "auto".
         auto = state.get("device") == "auto"
         if auto:
             state["device"] = resolve_device("auto")
