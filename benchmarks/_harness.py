@@ -6,8 +6,10 @@ fold's own, not the running maximum of the whole benchmark.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import resource
+import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -15,9 +17,31 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
+import sklearn_dynapro
 from sklearn_dynapro.metrics import pearson_r2_score, spearman_score
 
 METRICS = ("r2_pearson", "R2", "spearman", "rmse", "mae")
+
+
+@functools.cache
+def code_version() -> str:
+    """The commit of the code being benchmarked (``+dirty`` with local edits), for each row.
+
+    Results kept across sessions must say which code made them; outside a git checkout this
+    is the package version.
+    """
+    package = sklearn_dynapro.__file__.rsplit("/", 2)[0]
+    try:
+        described = subprocess.run(
+            ["git", "-C", package, "describe", "--always", "--dirty=+dirty", "--abbrev=7"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        described = ""
+    return described or f"sklearn_dynapro {sklearn_dynapro.__version__}"
 
 
 def score_all(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -195,6 +219,7 @@ def run_folds(
                 per_target.append(r)
         for r in per_target:
             r.update(task=task, dataset=dataset.name, model=model, fold=fold, **(extra or {}))
+            r["code"] = code_version()
             rows.append(r)
             label = f" {r['target']}" if multi else ""
             print(

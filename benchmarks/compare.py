@@ -75,7 +75,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import run_isolated
+from _harness import code_version, run_isolated
 
 from sklearn_dynapro.metrics import SCORING
 from sklearn_dynapro.tuning import sequence_groups
@@ -481,6 +481,7 @@ def result_rows(out: dict, experiment: str, model: str, seed: int) -> list[dict]
                 fit_seconds=fit_seconds,
                 predictions_per_second=scores["predictions_per_second"][i],
                 peak_mib=out["peak_mib"],
+                code=code_version(),
             )
             rows.append(row)
     return rows

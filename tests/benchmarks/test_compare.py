@@ -128,6 +128,8 @@ def test_tiny_benchmark_through_the_cli_writes_tables_and_plots(tmp_path, capsys
         assert rows[column].notna().all(), column
     assert (rows["rmse"] > 0).all() and (rows["peak_mib"] > 50).all()
     assert (rows["predictions_per_second"] > 0).all()
+    # Which code made each row: a commit in a checkout, else the package version.
+    assert rows["code"].notna().all() and rows["code"].nunique() == 1
 
     summary = (out / "summary.md").read_text()
     assert "| kfold_varlen" in summary and "Best model per experiment" in summary
