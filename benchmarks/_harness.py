@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ def code_version() -> str:
     Results kept across sessions must say which code made them; outside a git checkout this
     is the package version.
     """
-    package = sklearn_dynapro.__file__.rsplit("/", 2)[0]
+    package = Path(sklearn_dynapro.__file__).parent.parent
     try:
         described = subprocess.run(
             ["git", "-C", package, "describe", "--always", "--dirty=+dirty", "--abbrev=7"],
