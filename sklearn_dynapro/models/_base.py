@@ -37,7 +37,7 @@ __all__ = ["SequenceNetRegressor", "check_finite_rows"]
 
 def resolve_device(device):
     """``"auto"`` → ``"cuda"`` when available, else ``"cpu"``; anything else unchanged."""
-    if device == "auto":
+    if isinstance(device, str) and device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
 
@@ -240,7 +240,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
     def __setstate__(self, state):
         # skorch maps tensors to state["device"] on unpickling, and "auto" is no torch device:
         # map to this machine's device, and keep the parameter "auto".
-        auto = state.get("device") == "auto"
+        auto = isinstance(state.get("device"), str) and state["device"] == "auto"
         if auto:
             state["device"] = resolve_device("auto")
         super().__setstate__(state)
