@@ -26,11 +26,11 @@ Pearson r), R2 (coefficient of determination), spearman (Spearman rho), rmse and
 
 Timings and memory: fit seconds per fold (cross_validate's ``fit_time``, features
 included), predictions per second (test rows over the seconds of one ``predict`` call on
-the fold), and peak memory: each model's cross_validate for one experiment and seed (its
-folds of this call) runs in a fresh spawned process, whose peak resident set size (``VmHWM``
-of ``/proc/self/status``, or ``ru_maxrss`` where that file does not exist) is reported. It
-includes the interpreter and the torch / scikit-learn imports (about 300-400 MiB) and
-excludes RNA-folding worker processes started with ``--n-jobs`` above 1.
+the fold), and peak memory: each fold of each model runs its own cross_validate in a fresh
+spawned process, whose peak resident set size (``VmHWM`` of ``/proc/self/status``, or
+``ru_maxrss`` where that file does not exist) is reported. It includes the interpreter and
+the torch / scikit-learn imports (about 300-400 MiB) and excludes RNA-folding worker
+processes started with ``--n-jobs`` above 1.
 
 Long runs: every finished fold is kept in ``OUT/runs/<experiment>/<model>/`` (its rows, and
 its out-of-fold predictions for the first seed). ``--resume`` keeps those and runs only the
@@ -725,7 +725,7 @@ def write_report(rows: pd.DataFrame, predictions: pd.DataFrame, out: Path, heade
         "Pearson correlation, R² the coefficient of determination; RMSE and MAE are in the "
         "target's units. fit s/fold includes feature computation; pred/s is test rows per "
         "second of one predict call; peak MiB is the peak resident memory of the fresh "
-        "process that ran the model's cross-validation (largest over seeds).",
+        "process that ran one fold (largest over folds and seeds).",
         "",
         markdown_table(summary),
         "",
@@ -944,8 +944,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                         for f in wanted
                         if not unit_file(out, name, model, seed, f, "rows").exists()
                     ]
-                    if todo:
-                        result = run_isolated(run_model, model, experiment, seed, options, todo)
+                    # One process per fold, kept as soon as it ends: a stopped run loses
+                    # at most the fold it was in.
+                    for fold in todo:
+                        result = run_isolated(run_model, model, experiment, seed, options, [fold])
                         new = result_rows(result, name, model, seed)
                         kept = None  # predictions are kept for the first seed only
                         if seed == seeds[0]:
@@ -955,13 +957,13 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                         _write_csv(load_runs(out, "rows"), csv)
                         whole = pd.DataFrame(new).query("subset == 'all'")
                         tqdm.write(
-                            f"{name} {model} seed {seed} folds {todo}: "
+                            f"{name} {model} seed {seed} fold {fold}: "
                             f"r2_pearson={whole['r2_pearson'].mean():.3f} "
                             f"spearman={whole['spearman'].mean():.3f} "
-                            f"fit={whole['fit_seconds'].mean():.1f}s/fold "
+                            f"fit={whole['fit_seconds'].mean():.1f}s "
                             f"peak={result['peak_mib']:.0f}MiB"
                         )
-                    elif wanted:
+                    if wanted and not todo:
                         tqdm.write(f"{name} {model} seed {seed}: folds {wanted} kept from OUT/runs")
                     bar.update()
     rows = load_runs(out, "rows")

@@ -183,6 +183,30 @@ def test_folds_are_kept_and_a_resumed_run_adds_only_the_missing_ones(tmp_path, c
     assert (out / "summary.md").read_text().count("| kmer_ridge") == 2
 
 
+def test_a_stopped_run_keeps_the_folds_it_finished(compare, tmp_path, monkeypatch):
+    out = tmp_path / "results"
+    real, calls = compare.run_isolated, []
+
+    def stop_in_the_second_fold(*args):
+        calls.append(args[-1])
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the machine goes away during fold 1
+        return real(*args)
+
+    monkeypatch.setattr(compare, "run_isolated", stop_in_the_second_fold)
+    argv = ["--tiny", "--experiments", "kfold_random50", "--models", "kmer_ridge"]
+    argv += ["--threads", "1", "--out", str(out)]
+    with pytest.raises(KeyboardInterrupt):
+        compare.main(argv)
+    assert calls == [[0], [1]]  # one process per fold
+    runs = out / "runs" / "kfold_random50" / "kmer_ridge"
+    assert sorted(f.name for f in runs.iterdir()) == [
+        "seed0_fold0.predictions.csv",
+        "seed0_fold0.rows.csv",
+    ]
+    assert pd.read_csv(out / "folds.csv")["fold"].unique().tolist() == [0]
+
+
 def test_bad_options_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         dynapro(["benchmark", "--models", "dynapro,nope"])
