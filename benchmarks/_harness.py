@@ -6,6 +6,7 @@ fold's own, not the running maximum of the whole benchmark.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import multiprocessing
 import resource
@@ -102,11 +103,26 @@ def _call_and_release(fn: Callable, args: tuple, kwargs: dict):
         get_reusable_executor().shutdown(wait=True, kill_workers=True)
 
 
-def run_isolated(fn: Callable, *args, **kwargs):
-    """Run ``fn(*args, **kwargs)`` in a fresh spawned process and return its result."""
+@contextlib.contextmanager
+def isolated_worker():
+    """Yield ``run(fn, *args, **kwargs)``, which calls ``fn`` in one fresh spawned process.
+
+    Successive calls share the process, so its imports are paid once; its peak memory then
+    covers every call made so far.
+    """
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(_call_and_release, fn, args, kwargs).result()
+
+        def run(fn: Callable, *args, **kwargs):
+            return pool.submit(_call_and_release, fn, args, kwargs).result()
+
+        yield run
+
+
+def run_isolated(fn: Callable, *args, **kwargs):
+    """Run ``fn(*args, **kwargs)`` in a fresh spawned process and return its result."""
+    with isolated_worker() as run:
+        return run(fn, *args, **kwargs)
 
 
 def summarise(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:

@@ -26,11 +26,12 @@ Pearson r), R2 (coefficient of determination), spearman (Spearman rho), rmse and
 
 Timings and memory: fit seconds per fold (cross_validate's ``fit_time``, features
 included), predictions per second (test rows over the seconds of one ``predict`` call on
-the fold), and peak memory: each fold of each model runs its own cross_validate in a fresh
-spawned process, whose peak resident set size (``VmHWM`` of ``/proc/self/status``, or
-``ru_maxrss`` where that file does not exist) is reported. It includes the interpreter and
-the torch / scikit-learn imports (about 300-400 MiB) and excludes RNA-folding worker
-processes started with ``--n-jobs`` above 1.
+the fold), and peak memory: each model's folds of one experiment and seed run one after
+another (one cross_validate call per fold) in a fresh spawned process, whose peak resident
+set size so far (``VmHWM`` of ``/proc/self/status``, or ``ru_maxrss`` where that file does
+not exist) is reported with each fold. It includes the interpreter and the torch /
+scikit-learn imports (about 300-400 MiB) and excludes RNA-folding worker processes started
+with ``--n-jobs`` above 1.
 
 Long runs: every finished fold is kept in ``OUT/runs/<experiment>/<model>/`` (its rows, and
 its out-of-fold predictions for the first seed). ``--resume`` keeps those and runs only the
@@ -75,7 +76,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import code_version, run_isolated
+from _harness import code_version, isolated_worker
 
 from sklearn_dynapro.metrics import SCORING
 from sklearn_dynapro.tuning import sequence_groups
@@ -725,7 +726,7 @@ def write_report(rows: pd.DataFrame, predictions: pd.DataFrame, out: Path, heade
         "Pearson correlation, R² the coefficient of determination; RMSE and MAE are in the "
         "target's units. fit s/fold includes feature computation; pred/s is test rows per "
         "second of one predict call; peak MiB is the peak resident memory of the fresh "
-        "process that ran one fold (largest over folds and seeds).",
+        "process that ran the model's folds (largest over seeds).",
         "",
         markdown_table(summary),
         "",
@@ -944,25 +945,27 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                         for f in wanted
                         if not unit_file(out, name, model, seed, f, "rows").exists()
                     ]
-                    # One process per fold, kept as soon as it ends: a stopped run loses
-                    # at most the fold it was in.
-                    for fold in todo:
-                        result = run_isolated(run_model, model, experiment, seed, options, [fold])
-                        new = result_rows(result, name, model, seed)
-                        kept = None  # predictions are kept for the first seed only
-                        if seed == seeds[0]:
-                            kept = oof_predictions(result, experiment, model)
-                        save_run(out, new, kept)
-                        # Rewritten whole: experiments differ in their columns (length bins).
-                        _write_csv(load_runs(out, "rows"), csv)
-                        whole = pd.DataFrame(new).query("subset == 'all'")
-                        tqdm.write(
-                            f"{name} {model} seed {seed} fold {fold}: "
-                            f"r2_pearson={whole['r2_pearson'].mean():.3f} "
-                            f"spearman={whole['spearman'].mean():.3f} "
-                            f"fit={whole['fit_seconds'].mean():.1f}s "
-                            f"peak={result['peak_mib']:.0f}MiB"
-                        )
+                    if todo:
+                        # One worker process (imports paid once); each fold is kept as soon as
+                        # it ends, so a stopped run loses at most the fold it was in.
+                        with isolated_worker() as run:
+                            for fold in todo:
+                                result = run(run_model, model, experiment, seed, options, [fold])
+                                new = result_rows(result, name, model, seed)
+                                kept = None  # predictions are kept for the first seed only
+                                if seed == seeds[0]:
+                                    kept = oof_predictions(result, experiment, model)
+                                save_run(out, new, kept)
+                                # Rewritten whole: experiments differ in columns (length bins).
+                                _write_csv(load_runs(out, "rows"), csv)
+                                whole = pd.DataFrame(new).query("subset == 'all'")
+                                tqdm.write(
+                                    f"{name} {model} seed {seed} fold {fold}: "
+                                    f"r2_pearson={whole['r2_pearson'].mean():.3f} "
+                                    f"spearman={whole['spearman'].mean():.3f} "
+                                    f"fit={whole['fit_seconds'].mean():.1f}s "
+                                    f"peak={result['peak_mib']:.0f}MiB"
+                                )
                     if wanted and not todo:
                         tqdm.write(f"{name} {model} seed {seed}: folds {wanted} kept from OUT/runs")
                     bar.update()

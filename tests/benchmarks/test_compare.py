@@ -1,5 +1,6 @@
 """Smoke tests of benchmarks/compare.py: its splits, its scoring and a tiny end-to-end run."""
 
+import contextlib
 import importlib
 import sys
 from pathlib import Path
@@ -185,20 +186,24 @@ def test_folds_are_kept_and_a_resumed_run_adds_only_the_missing_ones(tmp_path, c
 
 def test_a_stopped_run_keeps_the_folds_it_finished(compare, tmp_path, monkeypatch):
     out = tmp_path / "results"
-    real, calls = compare.run_isolated, []
+    calls = []
 
-    def stop_in_the_second_fold(*args):
-        calls.append(args[-1])
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # the machine goes away during fold 1
-        return real(*args)
+    @contextlib.contextmanager
+    def stops_in_the_second_fold():
+        def run(fn, *args):
+            calls.append(args[-1])
+            if len(calls) == 2:
+                raise KeyboardInterrupt  # the machine goes away during fold 1
+            return fn(*args)
 
-    monkeypatch.setattr(compare, "run_isolated", stop_in_the_second_fold)
+        yield run
+
+    monkeypatch.setattr(compare, "isolated_worker", stops_in_the_second_fold)
     argv = ["--tiny", "--experiments", "kfold_random50", "--models", "kmer_ridge"]
     argv += ["--threads", "1", "--out", str(out)]
     with pytest.raises(KeyboardInterrupt):
         compare.main(argv)
-    assert calls == [[0], [1]]  # one process per fold
+    assert calls == [[0], [1]]  # fold by fold
     runs = out / "runs" / "kfold_random50" / "kmer_ridge"
     assert sorted(f.name for f in runs.iterdir()) == [
         "seed0_fold0.predictions.csv",
