@@ -414,12 +414,12 @@ def peak_rss_mib() -> float:
 
 
 def run_model(
-    model: str, experiment: Experiment, seed: int, options: dict, folds: list[int] | None = None
+    model: str, experiment: Experiment, seed: int, options: dict, folds: list[int]
 ) -> dict:
-    """Cross-validate one model on some or all folds of one experiment (in a fresh process).
+    """Cross-validate one model on some folds of one experiment (in a worker process).
 
-    ``folds`` picks fold indices of ``experiment.splits()`` (default: all of them); the
-    result's ``folds`` says which ran, in the order of its other lists.
+    ``folds`` picks fold indices of ``experiment.splits()``; the result's ``folds`` says
+    which ran, in the order of its other lists.
     """
     import warnings
 
@@ -428,7 +428,6 @@ def run_model(
 
     torch.set_num_threads(options["threads"])
     splits = experiment.splits()
-    folds = list(range(len(splits))) if folds is None else list(folds)
     estimator = make_model(model, seed=seed, max_len=experiment.max_len, **options["model"])
     scorer = FoldScorer(experiment.targets, experiment.bins)
     with warnings.catch_warnings():
