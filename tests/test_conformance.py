@@ -131,6 +131,17 @@ def test_declared_parameter_constraints(name):
     _run(sk_checks.check_param_validation, TRANSFORMERS[name]())
 
 
+@pytest.mark.parametrize(
+    "estimator",
+    [DynaProRegressor(), OptimusRegressor(), FramePoolRegressor(), MTtransRegressor()],
+    ids=lambda est: type(est).__name__,
+)
+def test_neural_regressors_declare_and_check_every_parameter(estimator):
+    # A constraint for every parameter (skorch's included), checked by fit and partial_fit
+    # before anything is trained.
+    _run(sk_checks.check_param_validation, estimator)
+
+
 # --------------------------------------------- the neural regressors on numeric input
 _INPUT = {
     "DynaProRegressor": "integer token ids of shape (n_samples, max_len) from SequenceTokenizer",

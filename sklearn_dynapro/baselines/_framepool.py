@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 from sklearn.pipeline import Pipeline
@@ -102,6 +104,11 @@ class FramePoolRegressor(SequenceNetRegressor):
     --------
     make_framepool_pipeline : The regressor behind its encoder, taking raw sequences.
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **SequenceNetRegressor._parameter_constraints,
+        "library_scaling": ["boolean"],
+    }
 
     def __init__(
         self,

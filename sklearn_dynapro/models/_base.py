@@ -14,10 +14,18 @@ import inspect
 import os
 import secrets
 import warnings
+from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
@@ -130,6 +138,11 @@ class SequenceNetRegressor(NeuralNetRegressor):
     **kwargs
         Any other skorch parameter (``module__…``, ``optimizer__…``, ``callbacks``, …).
 
+    Every parameter is checked against ``_parameter_constraints`` when ``fit`` or
+    ``partial_fit`` starts, before anything is trained: a value out of its domain raises
+    :class:`~sklearn.utils._param_validation.InvalidParameterError` (a ValueError and a
+    TypeError) that names the parameter.
+
     Attributes
     ----------
     module_ : torch.nn.Module
@@ -146,6 +159,41 @@ class SequenceNetRegressor(NeuralNetRegressor):
     history_ : skorch.History
         Per-epoch losses and timings.
     """
+
+    # Checked at the start of fit and partial_fit (skorch checks nothing before training).
+    # skorch's own parameters that take objects (module, criterion, callbacks, …) are left to
+    # skorch, which reports a wrong one when it builds it.
+    _parameter_constraints: ClassVar[dict] = {
+        "module": "no_validation",
+        "criterion": "no_validation",
+        "optimizer": "no_validation",
+        "lr": [Interval(Real, 0, None, closed="left")],
+        "momentum": [Interval(Real, 0, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
+        "lr_schedule": [StrOptions({"onecycle", "cosine"}), None],
+        "valid_fraction": [Interval(Real, 0, 1, closed="left")],
+        "patience": [Interval(Integral, 0, None, closed="left")],
+        "aux_loss_weight": [Interval(Real, 0, None, closed="left")],
+        "amp": ["boolean"],
+        "random_state": ["random_state"],
+        "device": [str, torch.device, None],
+        "verbose": ["verbose"],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "resume": [bool, StrOptions({"auto"})],
+        "warm_start": ["boolean"],
+        "compile": ["boolean"],
+        "use_caching": ["boolean", StrOptions({"auto"})],
+        "train_split": [callable, None],
+        "predict_nonlinearity": [callable, StrOptions({"auto"}), None],
+        "torch_load_kwargs": [dict, None],
+        "iterator_train": "no_validation",
+        "iterator_valid": "no_validation",
+        "dataset": "no_validation",
+        "callbacks": "no_validation",
+        "_params_to_validate": "no_validation",
+    }
 
     def __init__(
         self,
@@ -192,6 +240,24 @@ class SequenceNetRegressor(NeuralNetRegressor):
         self.random_state = random_state
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
+
+    # ------------------------------------------------------------ parameter validation
+    def _check_params(self) -> None:
+        """Raise ``InvalidParameterError`` (a ValueError) for a parameter out of its domain."""
+        params = self.get_params(deep=False)
+        validate_parameter_constraints(
+            self._parameter_constraints, params, caller_name=type(self).__name__
+        )
+        device = resolve_device(params["device"])
+        if isinstance(device, str):
+            try:
+                torch.device(device)
+            except RuntimeError:
+                raise ValueError(
+                    "The 'device' parameter of "
+                    f"{type(self).__name__} must be 'auto' or a torch device such as 'cpu', "
+                    f"'cuda' or 'cuda:1'. Got {device!r} instead."
+                ) from None
 
     # ------------------------------------------------------------ what subclasses define
     def _check_inputs(self, X):
@@ -352,6 +418,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
         -------
         self : estimator
         """
+        self._check_params()
         data = self._check_inputs(X)
         n = self._n_rows(data)
         y_arr = check_target(y, n)
@@ -392,15 +459,8 @@ class SequenceNetRegressor(NeuralNetRegressor):
 
     def _checkpoint_to_resume(self, data, y: np.ndarray) -> dict | None:
         """Fingerprint this fit and read the checkpoint to resume from, per ``resume``."""
-        if not (self.resume is True or self.resume is False or self.resume == "auto"):
-            raise ValueError(f"resume must be 'auto', True or False, got {self.resume!r}.")
         if self.checkpoint_dir is None:
             return None
-        if not isinstance(self.checkpoint_dir, str | os.PathLike):
-            raise TypeError(
-                "checkpoint_dir must be None, a str or a path-like, got "
-                f"{type(self.checkpoint_dir).__name__}."
-            )
         fit_fingerprint = fingerprint(self, data, y)
         self._checkpoint_fingerprint_ = fit_fingerprint
         if self.resume is False or (self.warm_start and self.initialized_):
@@ -487,6 +547,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
             self._size_schedule(X, y, fit_params.get("epochs"))
             return super().partial_fit(X, y, classes=classes, **fit_params)
         # skorch's own partial_fit would skip the input checks and the target scaling.
+        self._check_params()
         self.check_is_fitted()
         data = self._check_inputs(X)
         self._check_against_fit(data)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numbers
 from collections.abc import Mapping
 from functools import partial
+from typing import ClassVar
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval
 from skorch.callbacks import ParamMapper
 from skorch.utils import freeze_parameter, unfreeze_parameter
 
@@ -138,6 +140,13 @@ class DynaProRegressor(SequenceNetRegressor):
     resumed_from_epoch_ : int
         Epochs restored from ``checkpoint_dir`` by the last fit (0 when trained from scratch).
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **SequenceNetRegressor._parameter_constraints,
+        # A model, a path or a state dict: load_backbone says what is wrong with one.
+        "pretrained": "no_validation",
+        "freeze_backbone_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+    }
 
     def __init__(
         self,

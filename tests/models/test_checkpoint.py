@@ -210,8 +210,8 @@ def test_cross_validation_folds_keep_and_resume_their_own_checkpoints(mrl, tmp_p
 @pytest.mark.parametrize(
     ("params", "error", "match"),
     [
-        ({"resume": "yes"}, ValueError, "resume must be 'auto', True or False, got 'yes'"),
-        ({"checkpoint_dir": 3}, TypeError, "checkpoint_dir must be None, a str or a path-like"),
+        ({"resume": "yes"}, ValueError, "'resume' parameter of DynaProRegressor must be .*'auto'"),
+        ({"checkpoint_dir": 3}, TypeError, "'checkpoint_dir' parameter of DynaProRegressor must"),
     ],
 )
 def test_bad_checkpoint_parameters(mrl, params, error, match):

@@ -177,6 +177,27 @@ def test_bad_input_is_a_clear_value_error(X_bad, y_bad, message):
         tiny_pipeline().fit(X_bad, y_bad)
 
 
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        # Each of these trained anyway or failed deep inside skorch before fit checked them.
+        ({"max_epochs": 0}, r"'max_epochs' parameter of DynaProRegressor must be an int"),
+        ({"patience": -1}, r"'patience' parameter .* range \[0, inf\)\. Got -1 instead"),
+        ({"amp": "yes"}, r"'amp' parameter .* Got 'yes' instead"),
+        ({"device": "tpu"}, r"'device' parameter .* torch device such as 'cpu'.*Got 'tpu'"),
+    ],
+)
+def test_bad_parameters_are_named_before_training(mrl, params, message):
+    X, y = mrl
+    pipe = tiny_pipeline(**params)
+    with pytest.raises(ValueError, match=message):
+        pipe.fit(X[:20], y[:20])
+    fitted = tiny_pipeline(max_epochs=1).fit(X[:20], y[:20])
+    fitted[-1].set_params(**params)
+    with pytest.raises(ValueError, match=message):
+        fitted[-1].partial_fit(fitted[0].transform(X[:20]), y[:20])
+
+
 def test_prediction_input_checks(mrl):
     X, y = mrl
     pipe = tiny_pipeline().fit(X, y)

@@ -117,7 +117,7 @@ def test_freezing_without_pretraining_on_a_random_backbone(mrl):
         ({"k": 3}, r"module__vocab_size=67 \(pretrained: 7\)"),
         ({"module__backbone_dim": 32}, r"module__backbone_dim=32 \(pretrained: 16\)"),
         ({"module__backbone": False}, r"module__backbone=False \(pretrained: True\)"),
-        ({"freeze_backbone_epochs": -1}, "freeze_backbone_epochs must be an int >= 0"),
+        ({"freeze_backbone_epochs": -1}, r"'freeze_backbone_epochs' parameter .* range \[0, inf\)"),
     ],
 )
 def test_mismatches_raise_value_error(mrl, lm, params, message):
