@@ -11,7 +11,7 @@ from ._backbone import UTRLMBackbone
 from ._checks import check_bool, check_int, check_int_tuple, check_probability
 from ._embedding import TokenEmbedding
 from ._head import MultimodalHead
-from ._masking import padding_mask, zero_padding
+from ._masking import padding_mask, trim_padding, zero_padding
 from ._parallel_layer import ParallelConvTransformerLayer
 from ._pooling import FramePooling
 
@@ -268,6 +268,12 @@ class DynaProNet(nn.Module):
         -------
         Tensor of shape (batch, n_outputs)
             Predictions. :attr:`aux_loss` holds the experts' load-balancing loss.
+
+        Notes
+        -----
+        Columns that are padding in every row of the batch are dropped first: the output does
+        not depend on 5' padding, and the trimmed batch costs less.
         """
-        hidden, mask = self.encode(tokens)
+        self._check_tokens(tokens)
+        hidden, mask = self.encode(trim_padding(tokens))
         return self.head(self.pooling(hidden, mask), features, library)

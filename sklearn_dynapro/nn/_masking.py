@@ -8,6 +8,7 @@ much 5' padding a batch carries.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "attention_padding_mask",
     "distance_to_3prime",
     "padding_mask",
+    "trim_padding",
     "zero_padding",
 ]
 
@@ -38,6 +40,33 @@ def padding_mask(tokens: Tensor, pad_id: int = PAD_ID) -> Tensor:
         ``True`` where the token is padding; on the device of ``tokens``.
     """
     return tokens == pad_id
+
+
+def trim_padding(tokens: Tensor, pad_id: int = PAD_ID) -> Tensor:
+    """Drop the leading columns that are padding in every row.
+
+    Networks whose output does not depend on 5' padding give the same result on the trimmed
+    batch at a fraction of the cost when short sequences sit in a wide matrix (50-nt UTRs
+    padded to the 100 columns of a model trained on longer ones).
+
+    Parameters
+    ----------
+    tokens : Tensor of shape (batch, length)
+        Left-padded token ids.
+    pad_id : int, default=0
+        Id of the padding token.
+
+    Returns
+    -------
+    Tensor of shape (batch, trimmed_length)
+        A view of ``tokens`` from the first column holding a real token in any row (all
+        columns when no row has one).
+    """
+    if tokens.shape[-1] == 0:
+        return tokens
+    real = (tokens != pad_id).any(dim=0)
+    first = int(real.to(torch.uint8).argmax())  # 0 when nothing is real: keep everything
+    return tokens[:, first:]
 
 
 def zero_padding(x: Tensor, mask: Tensor) -> Tensor:

@@ -60,8 +60,29 @@ def test_extra_5prime_padding_does_not_change_the_output(extra, make_tokens, add
     with torch.no_grad():
         out = net(tokens, features, library)
         padded = net(add_padding(tokens, 9), features, library)
+        # forward trims columns that are padding in every row, so check the untrimmed path:
+        # the per-position representation, which is what trimming relies on.
+        hidden, _ = net.encode(tokens)
+        hidden_padded, mask = net.encode(add_padding(tokens, 9))
     assert out.shape == (4, 1)
     torch.testing.assert_close(padded, out)
+    torch.testing.assert_close(hidden_padded[:, 9:], hidden)
+    assert torch.all(hidden_padded[mask] == 0)
+
+
+def test_forward_trims_common_padding_and_gives_the_untrimmed_result(make_tokens, add_padding):
+    # 8-nt UTRs in a 40-column matrix, as when a model fitted on long UTRs scores short ones.
+    net = _randomise_norms(_net(n_features=3)).eval()
+    tokens = add_padding(make_tokens([8, 5, 8, 3], width=8), 32)
+    features, _ = _side_inputs(4)
+    seen = []
+    net.layers[0].register_forward_hook(lambda module, args, out: seen.append(out.shape[1]))
+    with torch.no_grad():
+        trimmed = net(tokens, features)
+        hidden, mask = net.encode(tokens)  # all 40 columns
+        untrimmed = net.head(net.pooling(hidden, mask), features, None)
+    assert seen == [8, 40]
+    torch.testing.assert_close(trimmed, untrimmed)
 
 
 def test_gradients_reach_the_first_layer_and_the_embedding(make_tokens):

@@ -3,7 +3,7 @@
 import torch
 
 from sklearn_dynapro.nn import distance_to_3prime, padding_mask, zero_padding
-from sklearn_dynapro.nn._masking import attention_padding_mask
+from sklearn_dynapro.nn._masking import attention_padding_mask, trim_padding
 
 
 def test_padding_mask_marks_pad_id_zero():
@@ -34,3 +34,13 @@ def test_zero_padding_clears_nan_and_inf_at_pad():
 def test_attention_padding_mask_lifts_only_all_padding_rows():
     mask = torch.tensor([[True, False], [True, True]])
     assert torch.equal(attention_padding_mask(mask), torch.tensor([[True, False], [False, False]]))
+
+
+def test_trim_padding_drops_only_columns_padded_in_every_row():
+    tokens = torch.tensor([[0, 0, 0, 3, 4], [0, 0, 5, 6, 3]])
+    assert torch.equal(trim_padding(tokens), tokens[:, 2:])
+    full = torch.tensor([[3, 0, 4], [0, 0, 5]])  # a row starting with a real token: no trim
+    assert torch.equal(trim_padding(full), full)
+    empty = torch.zeros(2, 4, dtype=torch.long)  # nothing real: left as it is
+    assert torch.equal(trim_padding(empty), empty)
+    assert trim_padding(torch.zeros(2, 0, dtype=torch.long)).shape == (2, 0)
