@@ -40,7 +40,10 @@ one into shorter calls, and processes running different ``--models`` (or folds) 
 one ``--out``; the report always covers every fold kept there. ``OUT/runs/settings.json``
 records what decides the scores (data size, folds, epochs, trees, preset, tuned parameters):
 ``--resume`` with other settings is refused. Without ``--resume`` the folder's earlier folds
-are deleted first.
+are deleted first. A fold is kept only when it ends; with ``--checkpoint-dir DIR`` the neural
+models also save their training state in DIR after every epoch, so a fold stopped mid-fit
+goes on from its last epoch when run again (its fit seconds then count only the epochs run
+after resuming).
 
 Outputs in ``--out``: ``folds.csv`` (raw rows, one per fold, target and subset, rewritten
 as runs finish), ``summary.md`` (mean ± sd; sd over seeds when there are several, over folds
@@ -54,6 +57,7 @@ python benchmarks/compare.py --quick
 python benchmarks/compare.py --experiments kfold_random50,transfer_random50_to_varlen --seeds 3
 python benchmarks/compare.py --models dynapro,kmer_ridge --n 2000 --epochs 5
 python benchmarks/compare.py --experiments kfold_random50 --models dynapro --folds-to-run 0 --resume
+python benchmarks/compare.py --models dynapro --resume --checkpoint-dir benchmarks/results/ckpt
 dynapro benchmark --quick
 """
 
@@ -305,6 +309,7 @@ def make_model(
     n_jobs: int,
     tiny: bool,
     tuned_params: dict | None = None,
+    checkpoint_dir: str | None = None,
 ):
     """A fresh, unfitted pipeline taking raw sequences (a DataFrame with ``sequence``).
 
@@ -313,6 +318,8 @@ def make_model(
     ``dynapro tune``'s JSON); the baselines use their factory defaults. ``epochs`` overrides
     the epochs of every neural model. No model gets a library column: in the transfer
     experiments the test library is one the model never saw, so MTtrans trains one tower.
+    With ``checkpoint_dir`` every neural model saves its training state there after each
+    epoch and resumes its own fit (same model, parameters and fold) when run again.
     """
     from sklearn_dynapro import baselines
     from sklearn_dynapro.models import FAST_CPU_PARAMS, make_dynapro_pipeline
@@ -328,6 +335,8 @@ def make_model(
         params = {**base, **network}
         if epochs is not None:
             params.update(max_epochs=epochs, patience=epochs)
+        if checkpoint_dir is not None:
+            params["checkpoint_dir"] = checkpoint_dir
         return make_dynapro_pipeline(max_len=max_len, n_jobs=n_jobs, random_state=seed, **params)
     if name == "kmer_ridge":
         return baselines.make_kmer_baseline(k_range=(1, 4) if tiny else (1, 6))
@@ -336,6 +345,8 @@ def make_model(
     params = {"random_state": seed, **network}
     if epochs is not None:
         params["max_epochs"] = epochs
+    if checkpoint_dir is not None:
+        params["checkpoint_dir"] = checkpoint_dir
     if name == "optimus":
         return baselines.make_optimus_pipeline(max_len=max_len, **params)
     if name == "framepool":
@@ -825,6 +836,13 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "covers every fold in OUT/runs (so several processes can share OUT)",
     )
     parser.add_argument(
+        "--checkpoint-dir",
+        default=None,
+        metavar="DIR",
+        help="neural models save their training state here after every epoch; a run "
+        "stopped mid-fit and started again resumes each fit where it was",
+    )
+    parser.add_argument(
         "--out",
         default=str(Path(__file__).parent / "results" / "compare"),
         help="output folder (default: benchmarks/results/compare)",
@@ -913,6 +931,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             "n_jobs": settings["n_jobs"],
             "tiny": args.preset == "tiny",
             "tuned_params": tuned_params,
+            "checkpoint_dir": args.checkpoint_dir,
         },
     }
     seeds = list(range(settings["seeds"]))

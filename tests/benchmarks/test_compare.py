@@ -212,6 +212,40 @@ def test_a_stopped_run_keeps_the_folds_it_finished(compare, tmp_path, monkeypatc
     assert pd.read_csv(out / "folds.csv")["fold"].unique().tolist() == [0]
 
 
+def test_a_fit_stopped_mid_way_resumes_from_its_checkpoint(compare, tmp_path, monkeypatch):
+    from sklearn_dynapro.models import DynaProRegressor
+
+    ckpt = tmp_path / "ckpt"
+    argv = ["--tiny", "--experiments", "kfold_random50", "--models", "dynapro", "--epochs", "2"]
+    argv += ["--threads", "1", "--folds-to-run", "0", "--checkpoint-dir", str(ckpt)]
+    assert compare.main([*argv, "--out", str(tmp_path / "a")]) == 0
+    whole = pd.read_csv(tmp_path / "a" / "folds.csv")
+    assert len(list(ckpt.glob("checkpoint-*.pt"))) == 1  # one fit, one file
+
+    # Run the same fold again, as after a stop: the fit finds its checkpoint and trains
+    # nothing more, so the scores are those of the uninterrupted fit.
+    resumed_from = []
+    fit = DynaProRegressor.fit
+
+    def recording_fit(self, X, y, **kwargs):
+        fit(self, X, y, **kwargs)
+        resumed_from.append(self.resumed_from_epoch_)
+        return self
+
+    monkeypatch.setattr(DynaProRegressor, "fit", recording_fit)
+    monkeypatch.setattr(compare, "isolated_worker", _in_process)
+    assert compare.main([*argv, "--out", str(tmp_path / "b")]) == 0
+    assert resumed_from == [2]
+    again = pd.read_csv(tmp_path / "b" / "folds.csv")
+    pd.testing.assert_series_equal(again["r2_pearson"], whole["r2_pearson"])
+
+
+@contextlib.contextmanager
+def _in_process():
+    """compare.isolated_worker without the spawned process (so monkeypatches apply)."""
+    yield lambda fn, *args: fn(*args)
+
+
 def test_bad_options_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         dynapro(["benchmark", "--models", "dynapro,nope"])
