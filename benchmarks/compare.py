@@ -46,10 +46,11 @@ goes on from its last epoch when run again (its fit seconds then count only the 
 after resuming).
 
 Outputs in ``--out``: ``folds.csv`` (raw rows, one per fold, target and subset, rewritten
-as runs finish), ``summary.md`` (mean ± sd; sd over seeds when there are several, over folds
-otherwise), ``scores.png`` (r2_pearson and Spearman per model with error bars),
-``bins.png`` (r2_pearson per length bin), ``scatter.png`` and ``predictions.csv``
-(predicted vs measured for the best model of each experiment, first seed, out-of-fold).
+as runs finish), ``summary.md`` (mean ± sd; per row, sd over seeds when it has several
+seeds with the same folds, over folds otherwise), ``scores.png`` (r2_pearson and Spearman
+per model with error bars), ``bins.png`` (r2_pearson per length bin), ``scatter.png`` and
+``predictions.csv`` (predicted vs measured for the best model of each experiment, first
+seed, out-of-fold).
 
 Examples
 --------
@@ -549,26 +550,28 @@ _KEYS = ["experiment", "target", "subset", "model"]
 def summarise(rows: pd.DataFrame) -> pd.DataFrame:
     """Mean and sd per experiment, target, subset and model (numbers, not strings).
 
-    With several seeds each seed's folds are averaged first and the sd is over seeds; with
-    one seed the sd is over folds. Timings are means over folds; ``peak_mib`` the maximum.
+    Decided per row of the table: when it has several seeds, each with the same number of
+    folds, each seed's folds are averaged first and the sd is over seeds; otherwise (one
+    seed, or a seed still missing folds while a long run is split over several calls) the
+    mean and sd are over all its folds. ``spread_over`` says which. Timings are means over
+    folds; ``peak_mib`` the maximum.
     """
     values = [*METRIC_LABELS, "fit_seconds", "predictions_per_second"]
-    n_seeds = rows["seed"].nunique()
-    if n_seeds > 1:
-        units = rows.groupby([*_KEYS, "seed"], sort=False)[values].mean().reset_index()
-        spread_over = "seeds"
-    else:
-        units = rows
-        spread_over = "folds"
-    grouped = units.groupby(_KEYS, sort=False)
-    summary = grouped[values].mean()
-    sd = grouped[list(METRIC_LABELS)].std(ddof=1).add_suffix("_sd")
-    summary = summary.join(sd)
-    whole = rows.groupby(_KEYS, sort=False)
-    summary["peak_mib"] = whole["peak_mib"].max()
-    summary["runs"] = whole.size()
-    summary.attrs["spread_over"] = spread_over
-    return summary.reset_index()
+    entries = []
+    for key, group in rows.groupby(_KEYS, sort=False):
+        folds_per_seed = group.groupby("seed").size()
+        by_seed = len(folds_per_seed) > 1 and folds_per_seed.nunique() == 1
+        units = group.groupby("seed")[values].mean() if by_seed else group[values]
+        entry = dict(zip(_KEYS, key, strict=True))
+        entry.update(units.mean())
+        entry.update(units[list(METRIC_LABELS)].std(ddof=1).add_suffix("_sd"))
+        entry.update(
+            peak_mib=group["peak_mib"].max(),
+            runs=len(group),
+            spread_over="seeds" if by_seed else "folds",
+        )
+        entries.append(entry)
+    return pd.DataFrame(entries)
 
 
 def _mean_sd(mean: float, sd: float) -> str:
@@ -588,6 +591,7 @@ def markdown_table(summary: pd.DataFrame) -> str:
     table["pred/s"] = summary["predictions_per_second"].map(lambda v: f"{v:,.0f}")
     table["peak MiB"] = summary["peak_mib"].map(lambda v: f"{v:.0f}")
     table["folds×seeds"] = summary["runs"]
+    table["sd over"] = summary["spread_over"]
     return table.to_markdown(index=False)
 
 
@@ -731,9 +735,9 @@ def write_report(rows: pd.DataFrame, predictions: pd.DataFrame, out: Path, heade
     lines = [
         header,
         "",
-        f"Scores are mean ± sd over {summary.attrs['spread_over']} "
-        "(with several seeds, each seed's folds are averaged first). r² is the squared "
-        "Pearson correlation, R² the coefficient of determination; RMSE and MAE are in the "
+        "Scores are mean ± sd over seeds (each seed's folds averaged first) where a row "
+        "has several seeds with the same folds, else over folds (column sd over). r² is the "
+        "squared Pearson correlation, R² the coefficient of determination; RMSE and MAE are in the "
         "target's units. fit s/fold includes feature computation; pred/s is test rows per "
         "second of one predict call; peak MiB is the peak resident memory of the fresh "
         "process that ran the model's folds (largest over seeds).",

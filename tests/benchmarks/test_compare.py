@@ -246,6 +246,30 @@ def _in_process():
     yield lambda fn, *args: fn(*args)
 
 
+def test_summary_spreads_over_seeds_only_where_every_seed_is_complete(compare):
+    def runs(model, seed, scores):
+        return [
+            {"experiment": "e", "target": "mrl", "subset": "all", "model": model, "seed": seed,
+             "fold": fold, **dict.fromkeys(compare.METRIC_LABELS, score), "fit_seconds": 1.0,
+             "predictions_per_second": 1.0, "peak_mib": 1.0}
+            for fold, score in enumerate(scores)
+        ]  # fmt: skip
+
+    rows = pd.DataFrame(
+        runs("a", 0, [0.1, 0.3]) + runs("a", 1, [0.5, 0.7])  # two complete seeds
+        + runs("b", 0, [0.1, 0.3]) + runs("b", 1, [0.5])  # seed 1 still missing a fold
+        + runs("c", 0, [0.1, 0.3, 0.5])  # one seed
+    )
+    summary = compare.summarise(rows).set_index("model")
+    assert summary["spread_over"].to_dict() == {"a": "seeds", "b": "folds", "c": "folds"}
+    assert summary.loc["a", "r2_pearson"] == pytest.approx(0.4)
+    assert summary.loc["a", "r2_pearson_sd"] == pytest.approx(np.std([0.2, 0.6], ddof=1))
+    assert summary.loc["b", "r2_pearson"] == pytest.approx(0.3)
+    assert summary.loc["b", "r2_pearson_sd"] == pytest.approx(0.2)
+    assert summary["runs"].to_dict() == {"a": 4, "b": 3, "c": 3}
+    assert "| folds " in compare.markdown_table(summary.reset_index())
+
+
 def test_bad_options_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         dynapro(["benchmark", "--models", "dynapro,nope"])
