@@ -65,7 +65,7 @@ def trim_padding(tokens: Tensor, pad_id: int = PAD_ID) -> Tensor:
     if tokens.shape[-1] == 0:
         return tokens
     real = (tokens != pad_id).any(dim=0)
-    first = int(real.to(torch.uint8).argmax())  # 0 when nothing is real: keep everything
+    first = int(real.to(torch.int32).argmax())  # 0 when nothing is real: keep everything
     return tokens[:, first:]
 
 
