@@ -235,6 +235,10 @@ class DynaProNet(nn.Module):
             ``True`` at padded positions.
         """
         self._check_tokens(tokens)
+        return self._encode(tokens)
+
+    def _encode(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`encode` on tokens already checked."""
         tokens = tokens.long()
         mask = padding_mask(tokens)
         if self.backbone is not None:
@@ -275,5 +279,5 @@ class DynaProNet(nn.Module):
         not depend on 5' padding, and the trimmed batch costs less.
         """
         self._check_tokens(tokens)
-        hidden, mask = self.encode(trim_padding(tokens))
+        hidden, mask = self._encode(trim_padding(tokens))
         return self.head(self.pooling(hidden, mask), features, library)
