@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.feature_selection import VarianceThreshold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -36,7 +37,8 @@ class DynaProEncoder(
     k : int, default=1
         Token size (1 = nucleotides; 3–6 = overlapping k-mers).
     features : "biophysical", transformer or None, default="biophysical"
-        Feature transformer applied to the sequences and standardised:
+        Feature transformer applied to the sequences and standardised, less the columns
+        that are constant in the training data:
         ``"biophysical"`` is :class:`~sklearn_dynapro.features.BiophysicalFeatures`; any
         scikit-learn transformer on sequences works; None leaves the features out.
     library_column : str or None, default=None
@@ -56,7 +58,8 @@ class DynaProEncoder(
     tokenizer_ : SequenceTokenizer
         Fitted tokenizer.
     features_ : Pipeline or None
-        Fitted feature transformer followed by a StandardScaler.
+        Fitted feature transformer, VarianceThreshold (drops columns constant in the
+        training data) and StandardScaler; None without features or when no column varies.
     libraries_ : ndarray of shape (n_libraries,) or None
         Library labels seen in ``fit``, in one-hot column order.
     vocab_size_ : int
@@ -144,8 +147,18 @@ class DynaProEncoder(
             self.features_ = None
             self.n_features_ = 0
         else:
-            self.features_ = make_pipeline(transformer, StandardScaler()).fit(sequences)
-            self.n_features_ = len(self.features_.get_feature_names_out())
+            # A column constant in training (``length`` when every UTR is 50 nt) would keep
+            # its untrained weight and scale it by an unbounded z-score on other data (z=50
+            # for 100-nt UTRs after 50-nt training), so it is dropped before scaling.
+            pipeline = make_pipeline(transformer, VarianceThreshold(), StandardScaler())
+            values = pipeline[:1].fit_transform(sequences)  # folds each sequence once
+            if np.ptp(values, axis=0).any():
+                self.features_ = pipeline
+                pipeline[1:].fit(values)
+                self.n_features_ = len(pipeline.get_feature_names_out())
+            else:  # nothing varies (e.g. one training sequence): nothing to learn from
+                self.features_ = None
+                self.n_features_ = 0
         labels = self._library_labels(X)
         self.libraries_ = None if labels is None else np.unique(labels)
         return self

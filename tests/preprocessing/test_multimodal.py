@@ -46,6 +46,20 @@ def test_custom_and_absent_features(mixed):
         DynaProEncoder(features="cao").fit(mixed)
 
 
+def test_features_constant_in_training_are_dropped(mixed):
+    # 50-nt training UTRs: ``length`` never varies, so it must not reach the network, where
+    # its untrained weight would be scaled by z = 50 on 100-nt UTRs.
+    enc = DynaProEncoder().fit(mixed.iloc[:40])
+    names = enc.get_feature_names_out()
+    assert "length" not in names and "mfe" in names
+    assert enc.transform(mixed)["features"].shape == (80, enc.n_features_)
+    assert "length" in DynaProEncoder().fit(mixed).get_feature_names_out()
+    # nothing varies across copies of one sequence: no feature block at all
+    same = DynaProEncoder().fit([mixed["sequence"][0]] * 3)
+    assert same.n_features_ == 0
+    assert set(same.transform(mixed)) == {"tokens"}
+
+
 def test_library_errors(mixed):
     with pytest.raises(ValueError, match="needs X to be a DataFrame"):
         DynaProEncoder(library_column="library", features=None).fit(mixed["sequence"].tolist())
