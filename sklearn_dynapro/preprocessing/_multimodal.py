@@ -153,8 +153,8 @@ class DynaProEncoder(
             pipeline = make_pipeline(transformer, VarianceThreshold(), StandardScaler())
             values = pipeline[:1].fit_transform(sequences)  # folds each sequence once
             if np.ptp(values, axis=0).any():
-                self.features_ = pipeline
                 pipeline[1:].fit(values)
+                self.features_ = pipeline
                 self.n_features_ = len(pipeline.get_feature_names_out())
             else:  # nothing varies (e.g. one training sequence): nothing to learn from
                 self.features_ = None
