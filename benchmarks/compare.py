@@ -33,17 +33,17 @@ not exist) is reported with each fold. It includes the interpreter and the torch
 scikit-learn imports (about 300-400 MiB) and excludes RNA-folding worker processes started
 with ``--n-jobs`` above 1.
 
-Long runs: every finished fold is kept in ``OUT/runs/<experiment>/<model>/`` (its rows, and
-its out-of-fold predictions for the first seed). ``--resume`` keeps those and runs only the
-missing folds, so a run stopped part-way goes on where it stopped, ``--folds-to-run`` splits
-one into shorter calls, and processes running different ``--models`` (or folds) can share
-one ``--out``; the report always covers every fold kept there. ``OUT/runs/settings.json``
-records what decides the scores (data size, folds, epochs, trees, preset, tuned parameters):
-``--resume`` with other settings is refused. Without ``--resume`` the folder's earlier folds
-are deleted first. A fold is kept only when it ends; with ``--checkpoint-dir DIR`` the neural
-models also save their training state in DIR after every epoch, so a fold stopped mid-fit
-goes on from its last epoch when run again (its fit seconds then count only the epochs run
-after resuming).
+Long runs: every finished fold is kept in ``OUT/runs/<experiment>/<model>/`` (its rows, and its
+out-of-fold predictions for the first seed). ``--resume`` keeps those and runs only the missing
+folds, so a run stopped part-way goes on where it stopped, ``--folds-to-run`` splits one into
+shorter calls, and processes running different ``--models`` (or folds, or seeds with
+``--seeds-to-run``) can share one ``--out``; the report always covers every fold kept there.
+``OUT/runs/settings.json`` records what decides the scores (data size, folds, epochs, trees,
+preset, tuned parameters): ``--resume`` with other settings is refused. Without ``--resume``
+the folder's earlier folds are deleted first. A fold is kept only when it ends; with
+``--checkpoint-dir DIR`` the neural models also save their training state in DIR after every
+epoch, so a fold stopped mid-fit goes on from its last epoch when run again (its fit seconds
+then count only the epochs run after resuming).
 
 Outputs in ``--out``: ``folds.csv`` (raw rows, one per fold, target and subset, rewritten
 as runs finish), ``summary.md`` (mean ± sd; per row, sd over seeds when it has several
@@ -58,6 +58,7 @@ python benchmarks/compare.py --quick
 python benchmarks/compare.py --experiments kfold_random50,transfer_random50_to_varlen --seeds 3
 python benchmarks/compare.py --models dynapro,kmer_ridge --n 2000 --epochs 5
 python benchmarks/compare.py --experiments kfold_random50 --models dynapro --folds-to-run 0 --resume
+python benchmarks/compare.py --models dynapro --seeds 3 --seeds-to-run 2 --resume
 python benchmarks/compare.py --models dynapro --resume --checkpoint-dir benchmarks/results/ckpt
 dynapro benchmark --quick
 """
@@ -772,6 +773,19 @@ def _names(text: str | None, allowed, flag: str, parser: argparse.ArgumentParser
     return names
 
 
+def _indices(text: str | None, flag: str, what: str, parser: argparse.ArgumentParser):
+    """Parse a comma list of non-negative integers (``None`` when the flag is absent)."""
+    if text is None:
+        return None
+    try:
+        indices = sorted({int(t) for t in text.split(",") if t})
+    except ValueError:
+        indices = []
+    if not indices or indices[0] < 0:
+        parser.error(f"{flag} must be a comma list of {what}, got {text!r}")
+    return indices
+
+
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The command-line options of this benchmark."""
     parser = argparse.ArgumentParser(
@@ -832,6 +846,13 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         default=None,
         metavar="LIST",
         help="comma list of fold indices to run (default: all; a transfer has only fold 0)",
+    )
+    parser.add_argument(
+        "--seeds-to-run",
+        default=None,
+        metavar="LIST",
+        help="comma list of seeds (of 0..SEEDS-1) to run (default: all), so the seeds of one "
+        "model can run in parallel processes sharing OUT",
     )
     parser.add_argument(
         "--resume",
@@ -898,16 +919,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         value = settings.get(key, getattr(args, key))
         if value < (2 if key == "folds" else 1):
             parser.error(f"--{key} must be at least {2 if key == 'folds' else 1}, got {value}")
-    folds_to_run = None
-    if args.folds_to_run is not None:
-        try:
-            folds_to_run = sorted({int(f) for f in args.folds_to_run.split(",") if f})
-        except ValueError:
-            folds_to_run = []
-        if not folds_to_run or folds_to_run[0] < 0:
-            parser.error(
-                f"--folds-to-run must be a comma list of fold indices, got {args.folds_to_run!r}"
-            )
+    folds_to_run = _indices(args.folds_to_run, "--folds-to-run", "fold indices", parser)
+    seeds_to_run = _indices(args.seeds_to_run, "--seeds-to-run", "seeds", parser)
     out = Path(args.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "folds.csv"
@@ -939,6 +952,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         },
     }
     seeds = list(range(settings["seeds"]))
+    if seeds_to_run is not None and seeds_to_run[-1] >= len(seeds):
+        parser.error(f"--seeds-to-run {args.seeds_to_run} asks for a seed above {seeds[-1]}")
+    runs = [seed for seed in seeds if seeds_to_run is None or seed in seeds_to_run]
     command = " ".join(
         [prog or "python benchmarks/compare.py", *(sys.argv[1:] if argv is None else argv)]
     )
@@ -952,8 +968,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     )
 
     start = time.perf_counter()
-    with tqdm(total=len(seeds) * len(experiments) * len(models), desc="compare", unit="run") as bar:
-        for seed in seeds:
+    with tqdm(total=len(runs) * len(experiments) * len(models), desc="compare", unit="run") as bar:
+        for seed in runs:
             for name in experiments:
                 experiment = build_experiment(
                     name, seed=seed, folds=settings["folds"], n=settings["n"]

@@ -184,6 +184,23 @@ def test_folds_are_kept_and_a_resumed_run_adds_only_the_missing_ones(tmp_path, c
     assert (out / "summary.md").read_text().count("| kmer_ridge") == 2
 
 
+def test_seeds_split_over_calls_add_up_to_one_run(tmp_path, capsys):
+    out = tmp_path / "results"
+    argv = ["benchmark", "--tiny", "--experiments", "transfer_varlen_to_random50"]
+    argv += ["--models", "kmer_ridge", "--seeds", "2", "--threads", "1", "--out", str(out)]
+    assert dynapro([*argv, "--seeds-to-run", "1"]) == 0
+    assert pd.read_csv(out / "folds.csv")["seed"].unique().tolist() == [1]
+    # Predictions are kept for seed 0 only, also when seed 1 ran first.
+    kept = out / "runs" / "transfer_varlen_to_random50" / "kmer_ridge"
+    assert not (kept / "seed1_fold0.predictions.csv").exists()
+    capsys.readouterr()
+    assert dynapro([*argv, "--seeds-to-run", "0,1", "--resume"]) == 0
+    assert "seed 1: folds [0] kept from OUT/runs" in capsys.readouterr().out
+    rows = pd.read_csv(out / "folds.csv")
+    assert sorted(rows["seed"].unique().tolist()) == [0, 1]
+    assert (kept / "seed0_fold0.predictions.csv").exists()
+
+
 def test_a_stopped_run_keeps_the_folds_it_finished(compare, tmp_path, monkeypatch):
     out = tmp_path / "results"
     calls = []
@@ -278,6 +295,12 @@ def test_bad_options_exit_2(capsys):
     with pytest.raises(SystemExit):
         dynapro(["benchmark", "--folds-to-run", "x"])
     assert "--folds-to-run must be a comma list" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        dynapro(["benchmark", "--seeds-to-run", "-1"])
+    assert "--seeds-to-run must be a comma list of seeds" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        dynapro(["benchmark", "--tiny", "--seeds", "2", "--seeds-to-run", "2"])
+    assert "asks for a seed above 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         dynapro(["benchmark", "--models", "dynapro_tuned"])
     assert "needs --tuned-params" in capsys.readouterr().err
