@@ -921,6 +921,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             parser.error(f"--{key} must be at least {2 if key == 'folds' else 1}, got {value}")
     folds_to_run = _indices(args.folds_to_run, "--folds-to-run", "fold indices", parser)
     seeds_to_run = _indices(args.seeds_to_run, "--seeds-to-run", "seeds", parser)
+    if seeds_to_run is not None and seeds_to_run[-1] >= settings["seeds"]:
+        # Checked before OUT is touched: without --resume its kept folds would be deleted.
+        parser.error(
+            f"--seeds-to-run {args.seeds_to_run} asks for a seed above {settings['seeds'] - 1}"
+        )
     out = Path(args.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "folds.csv"
@@ -952,8 +957,6 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         },
     }
     seeds = list(range(settings["seeds"]))
-    if seeds_to_run is not None and seeds_to_run[-1] >= len(seeds):
-        parser.error(f"--seeds-to-run {args.seeds_to_run} asks for a seed above {seeds[-1]}")
     runs = [seed for seed in seeds if seeds_to_run is None or seed in seeds_to_run]
     command = " ".join(
         [prog or "python benchmarks/compare.py", *(sys.argv[1:] if argv is None else argv)]

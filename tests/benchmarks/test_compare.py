@@ -287,7 +287,7 @@ def test_summary_spreads_over_seeds_only_where_every_seed_is_complete(compare):
     assert "| folds " in compare.markdown_table(summary.reset_index())
 
 
-def test_bad_options_exit_2(capsys):
+def test_bad_options_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         dynapro(["benchmark", "--models", "dynapro,nope"])
     assert exit_info.value.code == 2
@@ -298,9 +298,14 @@ def test_bad_options_exit_2(capsys):
     with pytest.raises(SystemExit):
         dynapro(["benchmark", "--seeds-to-run", "-1"])
     assert "--seeds-to-run must be a comma list of seeds" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        dynapro(["benchmark", "--tiny", "--seeds", "2", "--seeds-to-run", "2"])
+    out = tmp_path / "results"
+    kept = out / "runs" / "earlier.rows.csv"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("x")
+    with pytest.raises(SystemExit):  # a usage error leaves OUT as it was
+        dynapro(["benchmark", "--tiny", "--seeds", "2", "--seeds-to-run", "2", "--out", str(out)])
     assert "asks for a seed above 1" in capsys.readouterr().err
+    assert kept.read_text() == "x"
     with pytest.raises(SystemExit):
         dynapro(["benchmark", "--models", "dynapro_tuned"])
     assert "needs --tuned-params" in capsys.readouterr().err
