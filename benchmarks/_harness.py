@@ -87,6 +87,10 @@ def fit_and_score(
     history = getattr(model, "history_", None)
     if history is not None:
         row["epochs"] = len(history)
+    resumed = getattr(model, "resumed_from_epoch_", None)
+    if resumed is not None:
+        # A resumed fit's fit_seconds covers only the epochs after this one.
+        row["resumed_from_epoch"] = resumed
     if return_pred:
         row["y_pred"] = y_pred
     return row

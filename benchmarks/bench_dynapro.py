@@ -5,13 +5,18 @@ CV grouped by transcript on the Cao 2021 HEK293 and PC3 windows, log TE and log 
 predicted together (two outputs), scored by Spearman ρ per target.
 
 Each fold runs in its own process (peak memory is per fold). Rows are appended to ``--csv`` as
-folds finish, so a long run can be split over several calls with ``--folds-to-run``.
+folds finish, so a long run can be split over several calls with ``--folds-to-run``. With
+``--checkpoint-dir DIR`` every fit saves its training state in DIR after each epoch and, run
+again with the same configuration and fold, resumes from it: a paper-default fold (hours on a
+CPU) survives an interrupted call. A resumed row's ``resumed_from_epoch`` says how many epochs
+its ``fit_seconds`` leaves out.
 
 Examples
 --------
 python benchmarks/bench_dynapro.py --configs tuned --folds-to-run 0
 python benchmarks/bench_dynapro.py --configs tuned,paper,no_experts --task mrl
 python benchmarks/bench_dynapro.py --task te --configs tuned
+python benchmarks/bench_dynapro.py --configs paper --folds-to-run 0 --checkpoint-dir ckpt
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ def config_params(name: str, args: argparse.Namespace) -> dict:
         if args.epochs is not None:
             params["max_epochs"] = args.epochs
         params.update(ABLATIONS.get(name, {}))
+    if args.checkpoint_dir is not None:
+        params["checkpoint_dir"] = args.checkpoint_dir
     return params
 
 
@@ -95,6 +102,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads per fold")
     parser.add_argument("--n-jobs", type=int, default=2, help="folding processes")
     parser.add_argument("--csv", default=None, help="append per-fold rows here")
+    parser.add_argument(
+        "--checkpoint-dir", default=None, help="save each epoch here; resume from it when rerun"
+    )
     args = parser.parse_args(argv)
     args.configs = [c for c in args.configs.split(",") if c]
     args.cell_lines = [c for c in args.cell_lines.split(",") if c]

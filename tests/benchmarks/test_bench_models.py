@@ -44,6 +44,24 @@ def test_bench_dynapro_runs_configs_on_both_tasks(small_data, tmp_path, capsys):
     assert "| task" in out and "cao2021_PC3" in out
 
 
+def test_bench_dynapro_resumes_from_its_checkpoints(small_data, tmp_path):
+    bench = small_data("bench_dynapro")
+    ckpt, csv = tmp_path / "ckpt", tmp_path / "rows.csv"
+    args = [
+        "--configs", "tuned,no_experts", "--n", "150", "--folds-to-run", "0", "--epochs", "2",
+        "--threads", "1", "--n-jobs", "1", "--csv", str(csv), "--checkpoint-dir", str(ckpt),
+    ]  # fmt: skip
+    bench.main(args)
+    assert len(list(ckpt.iterdir())) == 2  # one per configuration and fold
+    bench.main(args)
+    first, again = pd.read_csv(csv).iloc[:2], pd.read_csv(csv).iloc[2:]
+    assert list(first["resumed_from_epoch"]) == [0, 0]
+    # Run again, each fit restores both of its epochs instead of training anew.
+    assert list(again["resumed_from_epoch"]) == [2, 2]
+    assert list(again["model"]) == ["tuned", "no_experts"]
+    assert again["r2_pearson"].tolist() == pytest.approx(first["r2_pearson"].tolist())
+
+
 def test_bench_baselines_runs_every_model_on_every_data_set(small_data, tmp_path, capsys):
     bench = small_data("bench_baselines")
     csv = tmp_path / "rows.csv"
