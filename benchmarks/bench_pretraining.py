@@ -18,12 +18,20 @@ python benchmarks/bench_pretraining.py --folds-to-run 0 --csv benchmarks/results
 python benchmarks/bench_pretraining.py --n 600 --pretrain-epochs 1 --epochs 1
 python benchmarks/bench_pretraining.py --save-backbone lm.pt --folds-to-run 0
 python benchmarks/bench_pretraining.py --load-backbone lm.pt --folds-to-run 1,2,3,4
+python benchmarks/bench_pretraining.py --load-backbone lm.pt --fractions 1.0 --checkpoint-dir ckpt
+
+With ``--checkpoint-dir DIR`` every fine-tuning fit saves its state after each epoch and resumes
+from it when run again, so a 100% fold (about an hour on one CPU thread per arm) survives an
+interrupted call. The pre-trained arm's checkpoints sit in a subfolder named after the weights'
+SHA-256: the fit's settings name the weights file only by its path, and fine-tuning must not
+resume from a start made with other weights.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import math
 import sys
 import tempfile
@@ -134,6 +142,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         help="weights written by --save-backbone with the same backbone options: skip pre-training",
     )
     parser.add_argument("--csv", default=None, help="append per-fold rows here")
+    parser.add_argument(
+        "--checkpoint-dir", default=None, help="save each epoch here; resume from it when rerun"
+    )
     parser.add_argument("--verbose", type=int, default=0)
     args = parser.parse_args(argv)
     folds_to_run = (
@@ -173,6 +184,11 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             "random_init": dict(params),
             "pretrained": {**params, "freeze_backbone_epochs": args.freeze_epochs},
         }
+        if args.checkpoint_dir is not None:
+            weights_sha = hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:16]
+            folders = {"random_init": "random_init", "pretrained": f"pretrained-{weights_sha}"}
+            for arm, folder in folders.items():
+                arms[arm]["checkpoint_dir"] = str(Path(args.checkpoint_dir) / folder)
         for fraction in fractions:
             subset = subsample(dataset, fraction, args.seed)
             for arm, arm_params in arms.items():

@@ -56,3 +56,27 @@ def test_tiny_run_compares_both_arms_on_the_same_folds(bench, tmp_path, capsys):
     pd.testing.assert_series_equal(
         reused.loc[[True, False], "r2_pearson"], first.loc[[True, False], "r2_pearson"], rtol=1e-6
     )
+
+
+def test_checkpoints_resume_each_arm_from_its_own_weights(bench, tmp_path):
+    tiny = [
+        "--n", "300", "--pretrain-epochs", "1", "--epochs", "2", "--folds-to-run", "0",
+        "--fractions", "0.1", "--threads", "1", "--n-jobs", "1", "--no-features",
+        "--backbone-dim", "16", "--backbone-layers", "1", "--backbone-heads", "2",
+        "--backbone-ffn", "32", "--checkpoint-dir", str(tmp_path / "ckpt"),
+    ]  # fmt: skip
+    weights, csv = tmp_path / "backbone.pt", tmp_path / "rows.csv"
+    bench.main([*tiny, "--save-backbone", str(weights), "--csv", str(csv)])
+    bench.main([*tiny, "--load-backbone", str(weights), "--csv", str(csv)])
+    rows = pd.read_csv(csv)
+    assert list(rows["resumed_from_epoch"]) == [0, 0, 2, 2]  # run again: both arms restored
+    first, again = rows.iloc[:2], rows.iloc[2:]
+    assert again["r2_pearson"].tolist() == pytest.approx(first["r2_pearson"].tolist())
+
+    # Other weights at the same path: the pre-trained arm starts over, random init resumes.
+    longer = ["--pretrain-epochs", "2", "--save-backbone", str(weights), "--csv", str(csv)]
+    bench.main([*tiny, *longer])
+    last = pd.read_csv(csv).iloc[4:].set_index("pretrained")["resumed_from_epoch"]
+    assert last[False] == 2 and last[True] == 0
+    folders = sorted(p.name for p in (tmp_path / "ckpt").iterdir())
+    assert len(folders) == 3 and folders[-1] == "random_init"
