@@ -22,16 +22,14 @@ python benchmarks/bench_pretraining.py --load-backbone lm.pt --fractions 1.0 --c
 
 With ``--checkpoint-dir DIR`` every fine-tuning fit saves its state after each epoch and resumes
 from it when run again, so a 100% fold (about an hour on one CPU thread per arm) survives an
-interrupted call. The pre-trained arm's checkpoints sit in a subfolder named after the weights'
-SHA-256: the fit's settings name the weights file only by its path, and fine-tuning must not
-resume from a start made with other weights.
+interrupted call. A checkpoint names the pre-trained weights by their content, so the
+pre-trained arm starts over, instead of resuming, when other weights are written to the same path.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import math
 import sys
 import tempfile
@@ -185,10 +183,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             "pretrained": {**params, "freeze_backbone_epochs": args.freeze_epochs},
         }
         if args.checkpoint_dir is not None:
-            weights_sha = hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:16]
-            folders = {"random_init": "random_init", "pretrained": f"pretrained-{weights_sha}"}
-            for arm, folder in folders.items():
-                arms[arm]["checkpoint_dir"] = str(Path(args.checkpoint_dir) / folder)
+            for arm_params in arms.values():
+                arm_params["checkpoint_dir"] = args.checkpoint_dir
         for fraction in fractions:
             subset = subsample(dataset, fraction, args.seed)
             for arm, arm_params in arms.items():

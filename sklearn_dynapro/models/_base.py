@@ -273,6 +273,10 @@ class SequenceNetRegressor(NeuralNetRegressor):
     def _check_against_fit(self, data) -> None:
         """Raise if prediction input does not match what the model was fitted on."""
 
+    def _fingerprint_params(self) -> dict[str, str]:
+        """Parameters a checkpoint must match by content, not repr (see ``fingerprint``)."""
+        return {}
+
     def _training_extras(self) -> dict:
         """Random state of the subclass's own, which a checkpoint keeps to resume exactly."""
         return {}

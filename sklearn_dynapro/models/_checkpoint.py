@@ -75,7 +75,8 @@ def fingerprint(net, data, y: np.ndarray) -> dict:
     -------
     fingerprint : dict
         ``estimator`` (class name), ``n_samples``, ``data`` (SHA-256 of inputs and target)
-        and ``params`` (a stable repr of every parameter that shapes training).
+        and ``params`` (a stable repr of every parameter that shapes training, or what
+        ``net._fingerprint_params()`` gives for it).
     """
     digest = hashlib.sha256()
     arrays = sorted(data.items()) if isinstance(data, dict) else [("X", data)]
@@ -89,6 +90,9 @@ def fingerprint(net, data, y: np.ndarray) -> dict:
         # skorch lists its private bookkeeping (``_params_to_validate``) among the params.
         if key not in _FREE_PARAMS and not key.startswith(("_", "callbacks__"))
     }
+    # Parameters whose repr does not say what they hold (a path to weights that may be
+    # rewritten, a model) are named by their content instead.
+    params.update(net._fingerprint_params())
     return {
         "estimator": type(net).__qualname__,
         "n_samples": len(y),

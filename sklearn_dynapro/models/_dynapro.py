@@ -210,6 +210,15 @@ class DynaProRegressor(SequenceNetRegressor):
             callbacks.append(("freeze_backbone", ParamMapper("backbone.*", schedule=schedule)))
         return callbacks
 
+    def _fingerprint_params(self) -> dict[str, str]:
+        # A path's repr stays the same when other weights are written to it, so a checkpoint
+        # names the weights themselves; ``pretrained=None`` keeps its plain repr.
+        if self.pretrained is None:
+            return {}
+        from ..pretraining._weights import backbone_digest
+
+        return {"pretrained": f"weights sha256:{backbone_digest(self.pretrained)}"}
+
     def initialize_module(self):
         epochs = self.freeze_backbone_epochs
         if not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or epochs < 0:

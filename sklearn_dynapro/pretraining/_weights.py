@@ -10,6 +10,8 @@ the backbone's ``state_dict`` and the ``DynaProNet`` arguments that give it the 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -18,7 +20,13 @@ import torch
 from sklearn.frozen import FrozenEstimator
 from torch import Tensor
 
-__all__ = ["CHECKPOINT_FORMAT", "backbone_module_params", "load_backbone", "save_backbone"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "backbone_digest",
+    "backbone_module_params",
+    "load_backbone",
+    "save_backbone",
+]
 
 #: Tag of the files written by :func:`save_backbone`.
 CHECKPOINT_FORMAT = "sklearn_dynapro.backbone"
@@ -144,6 +152,32 @@ def load_backbone(pretrained) -> tuple[dict[str, Tensor], dict]:
     if clash:
         raise ValueError(f"pretrained weights do not match their own config: {clash}.")
     return state, {**shapes, **config}
+
+
+def backbone_digest(pretrained) -> str:
+    """SHA-256 of the weights and shape that ``pretrained`` resolves to.
+
+    Two forms of the same weights (a fitted model, its saved file, the dict in that file)
+    give the same digest; a file rewritten with other weights gives another one.
+
+    Parameters
+    ----------
+    pretrained : UTRLanguageModel, FrozenEstimator, str, os.PathLike or dict
+        Any form :func:`load_backbone` accepts.
+
+    Returns
+    -------
+    digest : str
+        64 hex digits.
+    """
+    state, config = load_backbone(pretrained)
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous()
+        digest.update(f";{name}:{tensor.dtype}:{tuple(tensor.shape)}:".encode())
+        # Raw bytes through a uint8 view: numpy has no bfloat16.
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def backbone_module_params(config: dict, module_params: Mapping) -> dict:

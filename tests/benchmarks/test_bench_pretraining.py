@@ -78,5 +78,4 @@ def test_checkpoints_resume_each_arm_from_its_own_weights(bench, tmp_path):
     bench.main([*tiny, *longer])
     last = pd.read_csv(csv).iloc[4:].set_index("pretrained")["resumed_from_epoch"]
     assert last[False] == 2 and last[True] == 0
-    folders = sorted(p.name for p in (tmp_path / "ckpt").iterdir())
-    assert len(folders) == 3 and folders[-1] == "random_init"
+    assert len(list((tmp_path / "ckpt").glob("checkpoint-*.pt"))) == 3  # 1 + 2 weights

@@ -166,3 +166,22 @@ def test_pipeline_takes_k_from_the_language_model(mrl):
     assert make_dynapro_pipeline(pretrained=FrozenEstimator(lm3))[0].k == 3
     assert make_dynapro_pipeline(pretrained=lm3, k=1)[0].k == 1  # explicit k wins
     assert make_dynapro_pipeline()[0].k == 1
+
+
+def test_checkpoints_name_the_weights_by_their_content(mrl, lm, tmp_path):
+    X, y = mrl
+    weights, ckpt = tmp_path / "backbone.pt", tmp_path / "ckpt"
+    lm.save_backbone(weights)
+    fit = {**TINY, "max_epochs": 1, "checkpoint_dir": ckpt}
+    make_dynapro_pipeline(**fit, pretrained=str(weights)).fit(X, y)
+    # The same weights given as the model: the finished fit is found and given back.
+    again = make_dynapro_pipeline(**fit, pretrained=lm, resume=True).fit(X, y)
+    assert again[-1].resumed_from_epoch_ == 1
+    # Other weights written to the same path: nothing of this fit to resume.
+    UTRLanguageModel(**BACKBONE, max_epochs=1, random_state=1).fit(X[:200]).save_backbone(weights)
+    other = make_dynapro_pipeline(**fit, pretrained=str(weights), resume=True)
+    with pytest.raises(ValueError, match=r"other parameters: pretrained=weights sha256:"):
+        other.fit(X, y)
+    # Without pretrained weights the parameter keeps its plain repr.
+    plain = make_dynapro_pipeline(**fit).fit(X, y)[-1]
+    assert plain._checkpoint_fingerprint_["params"]["pretrained"] == "None"
