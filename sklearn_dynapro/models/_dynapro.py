@@ -119,7 +119,9 @@ class DynaProRegressor(SequenceNetRegressor):
         fitted model would drop its weights); it is only read, never fitted or changed.
         Search spaces clone their candidate values, so grid over paths or
         ``FrozenEstimator(lm)`` values rather than bare models. A path keeps a pickled model
-        small; a fitted model is pickled along with it.
+        small; a fitted model is pickled along with it. With ``checkpoint_dir``, a
+        checkpoint names the weights by a SHA-256 of their tensors and shape, not by the
+        path or object that holds them.
     freeze_backbone_epochs : int, default=0
         Train only the layers after the backbone for this many epochs (the backbone's
         parameters get no gradient, so the optimizer leaves them unchanged), then the whole
