@@ -355,8 +355,10 @@ def check_target(y, n_samples: int | None = None) -> np.ndarray:
         is_complex = raw.dtype.kind == "c"
         arr = raw if is_complex else np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
+        rows = _non_numeric_rows(y)
+        where = f" at {format_rows(rows)}" if rows else ""
         reason = str(exc).rstrip(".")
-        raise ValueError(f"y must be numeric, got values that are not: {reason}.") from None
+        raise ValueError(f"y must be numeric, got values that are not{where}: {reason}.") from None
     if is_complex:
         raise ValueError("y must be real numbers, got complex values.")
     if arr.ndim not in (1, 2) or (arr.ndim == 2 and arr.shape[1] == 0):
@@ -377,6 +379,22 @@ def check_target(y, n_samples: int | None = None) -> np.ndarray:
         rows = np.flatnonzero(bad).tolist()
         raise ValueError(f"y must be finite, got NaN or infinite values at {format_rows(rows)}.")
     return arr
+
+
+def _non_numeric_rows(y) -> list[int]:
+    """Rows of ``y`` that do not convert to float, to name them in the error.
+
+    Empty when no single row is at fault (a scalar, or rows of unequal lengths).
+    """
+    if isinstance(y, str | bytes) or not hasattr(y, "__len__"):
+        return []
+    rows = []
+    for i, row in enumerate(y):
+        try:
+            np.asarray(row, dtype=np.float64)
+        except (TypeError, ValueError):
+            rows.append(i)
+    return rows
 
 
 def check_library_labels(labels: pd.Series) -> np.ndarray:

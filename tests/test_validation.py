@@ -127,8 +127,14 @@ def test_check_target():
         check_target([1.0, 2.0], 3)
     with pytest.raises(ValueError, match=r"finite, got NaN or infinite values at rows \[1, 2\]"):
         check_target([1.0, np.nan, np.inf], 3)
-    with pytest.raises(ValueError, match="y must be numeric"):
+    with pytest.raises(ValueError, match=r"numeric, got values that are not at rows \[0, 1\]"):
         check_target(["a", "b"], 2)
+    with pytest.raises(ValueError, match=r"not at row \[2\]: could not convert string"):
+        check_target(pd.Series([1.5, "2.5", "high"]), 3)
+    with pytest.raises(ValueError, match=r"not at row \[1\]"):
+        check_target([[1.0, 2.0], [3.0, "n/a"]], 2)
+    with pytest.raises(ValueError, match=r"y must be numeric, got values that are not: "):
+        check_target([[1.0, 2.0], [3.0]], 2)  # ragged: no single row to blame
     with pytest.raises(ValueError, match="1-D or 2-D"):
         check_target(np.zeros((2, 2, 2)), 2)
 
