@@ -87,6 +87,8 @@ def fit_and_score(
     history = getattr(model, "history_", None)
     if history is not None:
         row["epochs"] = len(history)
+        # A restored history keeps its epochs' durations, so this is the whole training time.
+        row["epoch_seconds_total"] = float(sum(history[:, "dur"]))
     resumed = getattr(model, "resumed_from_epoch_", None)
     if resumed is not None:
         # A resumed fit's fit_seconds covers only the epochs after this one.

@@ -60,6 +60,9 @@ def test_bench_dynapro_resumes_from_its_checkpoints(small_data, tmp_path):
     assert list(again["resumed_from_epoch"]) == [2, 2]
     assert list(again["model"]) == ["tuned", "no_experts"]
     assert again["r2_pearson"].tolist() == pytest.approx(first["r2_pearson"].tolist())
+    # The restored epochs' durations still count, though fit_seconds leaves them out.
+    assert (first["epoch_seconds_total"] > 0).all()
+    assert again["epoch_seconds_total"].tolist() == first["epoch_seconds_total"].tolist()
 
 
 def test_bench_baselines_runs_every_model_on_every_data_set(small_data, tmp_path, capsys):
