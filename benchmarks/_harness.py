@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import multiprocessing
+import os
 import resource
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -109,15 +111,35 @@ def _call_and_release(fn: Callable, args: tuple, kwargs: dict):
         get_reusable_executor().shutdown(wait=True, kill_workers=True)
 
 
+def _exit_with_parent() -> None:
+    """Worker initializer: end this process as soon as the benchmark that spawned it dies.
+
+    A pool worker busy with a fit does not notice its parent's death, so a killed benchmark
+    would leave an orphan training on for hours and writing the checkpoint that a rerun of the
+    same fold resumes from: two fits would then share one checkpoint file.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's end of the spawn pipe closes
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 @contextlib.contextmanager
 def isolated_worker():
     """Yield ``run(fn, *args, **kwargs)``, which calls ``fn`` in one fresh spawned process.
 
     Successive calls share the process, so its imports are paid once; its peak memory then
-    covers every call made so far.
+    covers every call made so far. The process exits when the calling process dies.
     """
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=_exit_with_parent
+    ) as pool:
 
         def run(fn: Callable, *args, **kwargs):
             return pool.submit(_call_and_release, fn, args, kwargs).result()
