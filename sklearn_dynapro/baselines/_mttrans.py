@@ -116,7 +116,9 @@ class MTtransRegressor(SequenceNetRegressor):
         0 disables the split and early stopping.
     patience : int, default=5
         Epochs without improvement of the validation loss before training stops; the best
-        weights are restored at the end.
+        weights are restored at the end. 0 turns early stopping off: the last epoch's
+        weights are kept, and ``valid_fraction`` still holds rows out to report
+        ``valid_loss`` in ``history_``.
     aux_loss_weight : float, default=0.0
         Weight of an auxiliary loss a custom ``module`` exposes as ``aux_loss``
         (:class:`~sklearn_dynapro.nn.MTtransNet` has none).

@@ -52,7 +52,8 @@ class OptimusRegressor(SequenceNetRegressor):
     max_epochs : int, default=30
         Most epochs to train.
     batch_size : int, default=128
-        Mini-batch size for training and for batched prediction.
+        Mini-batch size for training and for batched prediction. Training rows are drawn in
+        a new random order every epoch (``iterator_train__shuffle=False`` keeps their order).
     lr_schedule : {None, "onecycle", "cosine"}, default=None
         Learning-rate schedule stepped every batch.
     valid_fraction : float, default=0.1
@@ -60,7 +61,9 @@ class OptimusRegressor(SequenceNetRegressor):
         0 disables the split and early stopping.
     patience : int, default=5
         Epochs without improvement of the validation loss before training stops; the best
-        weights are restored at the end.
+        weights are restored at the end. 0 turns early stopping off: the last epoch's
+        weights are kept, and ``valid_fraction`` still holds rows out to report
+        ``valid_loss`` in ``history_``.
     aux_loss_weight : float, default=0.0
         Weight of an auxiliary loss a custom ``module`` exposes as ``aux_loss``
         (:class:`~sklearn_dynapro.nn.OptimusNet` has none).

@@ -10,6 +10,7 @@ in input order, and per-epoch checkpoints from which an interrupted fit resumes
 
 from __future__ import annotations
 
+import copy
 import inspect
 import os
 import secrets
@@ -48,6 +49,15 @@ def resolve_device(device):
     if isinstance(device, str) and device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
+
+
+def _without_scheduler(entry):
+    """A callback (or ``(name, callback)``) without its built scheduler, for pickling."""
+    name, callback = entry if isinstance(entry, tuple) else (None, entry)
+    if isinstance(callback, LRScheduler) and getattr(callback, "lr_scheduler_", None) is not None:
+        callback = copy.copy(callback)
+        callback.lr_scheduler_ = None
+    return callback if name is None else (name, callback)
 
 
 def check_finite_rows(name: str, arr: np.ndarray) -> None:
@@ -90,7 +100,8 @@ class SequenceNetRegressor(NeuralNetRegressor):
     max_epochs : int, default=200
         Most epochs to train.
     batch_size : int, default=64
-        Mini-batch size for training and for batched prediction.
+        Mini-batch size for training and for batched prediction. Training rows are drawn in
+        a new random order every epoch (``iterator_train__shuffle=False`` keeps their order).
     lr_schedule : {None, "onecycle", "cosine"}, default=None
         Learning-rate schedule stepped every batch. Each training call (``fit``, a
         warm-start ``fit``, ``partial_fit``) runs a whole schedule over its own epochs.
@@ -99,7 +110,9 @@ class SequenceNetRegressor(NeuralNetRegressor):
         0 disables the split and early stopping.
     patience : int, default=15
         Epochs without improvement of the validation loss before training stops; the best
-        weights are restored at the end.
+        weights are restored at the end. 0 turns early stopping off: the last epoch's
+        weights are kept, and ``valid_fraction`` still holds rows out to report
+        ``valid_loss`` in ``history_``.
     aux_loss_weight : float, default=0.0
         Weight of an auxiliary loss the module exposes as ``aux_loss`` after each forward
         (e.g. experts' load balancing), added to the training loss.
@@ -307,6 +320,17 @@ class SequenceNetRegressor(NeuralNetRegressor):
             params["device"] = self.__dict__["device"]
         return params
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        # A learning-rate scheduler holds the optimizer, and through it every parameter, but
+        # skorch pickles callbacks apart from the attributes it maps to the loading machine's
+        # device: kept, the pickle would hold the weights twice and, trained on a GPU, fail
+        # to load on a CPU-only machine. Each training call builds its scheduler anew.
+        for key in ("callbacks", "callbacks_"):
+            if isinstance(state.get(key), list):
+                state[key] = [_without_scheduler(entry) for entry in state[key]]
+        return state
+
     def __setstate__(self, state):
         # skorch maps tensors to state["device"] on unpickling, and "auto" is no torch device:
         # map to this machine's device, and keep the parameter "auto".
@@ -323,6 +347,14 @@ class SequenceNetRegressor(NeuralNetRegressor):
         kwargs.update(getattr(self, "module_data_params_", {}))
         self.module_ = self.initialized_instance(self.module, kwargs)
         return self
+
+    def get_params_for(self, prefix):
+        params = super().get_params_for(prefix)
+        # skorch's DataLoader keeps the rows in one order every epoch unless told otherwise;
+        # SGD wants a fresh order per epoch, drawn from the seeded torch generator.
+        if prefix == "iterator_train" and not {"sampler", "batch_sampler"} & params.keys():
+            params.setdefault("shuffle", True)
+        return params
 
     def get_params_for_optimizer(self, prefix, named_parameters):
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
@@ -382,6 +414,24 @@ class SequenceNetRegressor(NeuralNetRegressor):
         split = ValidSplit(self.valid_fraction, random_state=self.seed_)
         return split(self.get_dataset(X, y), y, **fit_params)
 
+    def _check_warm_start_sizes(self, data, n_outputs: int) -> None:
+        """Raise if a warm start would train the fitted network on data of other sizes."""
+        if not (self.warm_start and getattr(self, "initialized_", False)):
+            return
+        fitted = getattr(self, "module_data_params_", None)
+        if fitted is None:
+            return
+        before = dict(vars(self))
+        sizes = {**self._data_module_params(data), "n_outputs": n_outputs}
+        vars(self).update(before)  # _data_module_params records sizes; keep the fitted ones
+        changed = {k: (fitted.get(k), v) for k, v in sizes.items() if fitted.get(k) != v}
+        if changed:
+            what = ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items())
+            raise ValueError(
+                f"warm_start=True goes on training the fitted network, whose sizes do not fit "
+                f"this data ({what}). Set warm_start=False to train a new network."
+            )
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = super().get_loss(y_pred.float(), y_true, X=X, training=training)
         aux = getattr(self.module_, "aux_loss", None)
@@ -430,8 +480,9 @@ class SequenceNetRegressor(NeuralNetRegressor):
             raise ValueError(f"X must hold at least 2 samples to fit, got {n}.")
         if self.amp and not str(resolve_device(self.device)).startswith("cuda"):
             warnings.warn("amp=True needs a CUDA device; training in float32.", stacklevel=2)
-        self.y_ndim_ = y_arr.ndim
         y2 = y_arr.reshape(n, -1)
+        self._check_warm_start_sizes(data, y2.shape[1])
+        self.y_ndim_ = y_arr.ndim
         self.n_outputs_ = y2.shape[1]
         self.y_mean_ = y2.mean(axis=0)
         scale = y2.std(axis=0)

@@ -78,7 +78,8 @@ class DynaProRegressor(SequenceNetRegressor):
     max_epochs : int, default=200
         Most epochs to train.
     batch_size : int, default=64
-        Mini-batch size for training and for batched prediction.
+        Mini-batch size for training and for batched prediction. Training rows are drawn in
+        a new random order every epoch (``iterator_train__shuffle=False`` keeps their order).
     lr_schedule : {None, "onecycle", "cosine"}, default=None
         Learning-rate schedule stepped every batch.
     valid_fraction : float, default=0.1
@@ -86,7 +87,9 @@ class DynaProRegressor(SequenceNetRegressor):
         0 disables the split and early stopping.
     patience : int, default=15
         Epochs without improvement of the validation loss before training stops; the best
-        weights are restored at the end.
+        weights are restored at the end. 0 turns early stopping off: the last epoch's
+        weights are kept, and ``valid_fraction`` still holds rows out to report
+        ``valid_loss`` in ``history_``.
     aux_loss_weight : float, default=0.01
         Weight of the experts' load-balancing loss added to the training loss.
     amp : bool, default=False

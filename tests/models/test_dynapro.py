@@ -1,5 +1,10 @@
 """DynaProRegressor and make_dynapro_pipeline in the scikit-learn workflows, on real data."""
 
+import io
+import os
+import pickle
+import subprocess
+import sys
 import warnings
 
 import joblib
@@ -86,6 +91,53 @@ def test_clone_and_joblib_round_trip(mrl, tmp_path):
     joblib.dump(pipe, path)
     loaded = joblib.load(path)
     np.testing.assert_array_equal(loaded.predict(X[:64]), pipe.predict(X[:64]))
+
+
+def test_training_rows_are_reshuffled_every_epoch():
+    # skorch's DataLoader keeps one row order unless told otherwise; SGD needs a fresh one.
+    net = DynaProRegressor(**TINY)
+    rows = np.arange(256, dtype=np.int64)[:, None]
+    dataset = net.get_dataset({"tokens": rows}, np.zeros((256, 1), np.float32))
+    loader = net.get_iterator(dataset, training=True)
+    orders = [torch.cat([X["tokens"][:, 0] for X, _ in loader]) for _ in range(2)]
+    for order in orders:
+        assert sorted(order.tolist()) == list(range(256))
+        assert not torch.equal(order, torch.arange(256))
+    assert not torch.equal(orders[0], orders[1])
+
+
+def test_pickle_leaves_the_lr_scheduler_out(mrl):
+    # The scheduler holds the optimizer and with it every parameter; skorch pickled it with
+    # the callbacks, apart from the device-mapped weights: the file held the weights twice
+    # and, trained on a GPU, could not be loaded on a CPU-only machine.
+    X, y = mrl
+    pipe = tiny_pipeline(lr_schedule="onecycle").fit(X, y)
+    net = pipe[-1]
+    assert dict(net.callbacks_)["lr_schedule"].lr_scheduler_ is not None  # the live net keeps it
+
+    class NoTensors(pickle.Pickler):
+        def reducer_override(self, obj):
+            assert not isinstance(obj, torch.Tensor), "callbacks pickle a tensor"
+            return NotImplemented
+
+    NoTensors(io.BytesIO()).dump(net.__getstate__()["callbacks_"])
+    loaded = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(loaded.predict(X[:20]), pipe.predict(X[:20]))
+    loaded.set_params(model__warm_start=True).fit(X, y)  # builds its schedule anew
+    assert len(loaded[-1].history_) == 2 * TINY["max_epochs"]
+
+
+def test_warm_start_on_data_of_other_sizes_is_refused(mrl):
+    X, y = mrl
+    y = np.asarray(y)
+    pipe = tiny_pipeline().fit(X, np.c_[y, y])
+    before = pipe.predict(X[:10])
+    with pytest.raises(ValueError, match=r"warm_start=True.*n_outputs 2 -> 1"):
+        pipe.set_params(model__warm_start=True).fit(X, y)
+    np.testing.assert_array_equal(pipe.predict(X[:10]), before)
+    assert pipe[-1].n_outputs_ == 2
+    pipe.fit(X, np.c_[y, 2 * y])  # same sizes: training goes on
+    assert len(pipe[-1].history_) == 2 * TINY["max_epochs"]
 
 
 def test_random_state_repeatable_and_global_state_untouched(mrl):
@@ -255,10 +307,19 @@ def test_data_free_sklearn_checks(estimator, check):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_gpu_training_with_amp_loads_on_cpu(mrl, tmp_path):
     X, y = mrl
-    pipe = tiny_pipeline(device="cuda", amp=True).fit(X, y)
+    pipe = tiny_pipeline(device="cuda", amp=True, lr_schedule="onecycle").fit(X, y)
     path = tmp_path / "gpu.joblib"
     joblib.dump(pipe, path)
-    loaded = joblib.load(path)
-    loaded[-1].set_params(device="cpu")
-    loaded[-1].module_.to("cpu")
-    assert np.isfinite(loaded.predict(X[:10])).all()
+    np.save(tmp_path / "expected.npy", pipe.predict(X[:10]))
+    # Load where no GPU is visible, as on a CPU-only machine.
+    script = (
+        "import sys, joblib, numpy as np, torch\n"
+        "assert not torch.cuda.is_available()\n"
+        "pipe = joblib.load(sys.argv[1])\n"
+        "pipe[-1].set_params(device='cpu')\n"
+        "pred = pipe.predict(list(sys.argv[3:]))\n"
+        "np.testing.assert_allclose(pred, np.load(sys.argv[2]), rtol=0.05, atol=0.05)\n"
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    args = [sys.executable, "-c", script, str(path), str(tmp_path / "expected.npy"), *X[:10]]
+    subprocess.run(args, env=env, check=True, timeout=300)
