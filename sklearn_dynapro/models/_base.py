@@ -599,6 +599,9 @@ class SequenceNetRegressor(NeuralNetRegressor):
         self : estimator
         """
         if vars(self).get("_fitting_"):  # called by skorch's fit on checked, scaled data
+            # The network is built now: check the data against what it takes (token ids in
+            # its vocabulary, …) so a mismatch names its rows before training starts.
+            self._check_against_fit(X)
             self._size_schedule(X, y, fit_params.get("epochs"))
             return super().partial_fit(X, y, classes=classes, **fit_params)
         # skorch's own partial_fit would skip the input checks and the target scaling.

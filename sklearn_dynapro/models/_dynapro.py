@@ -291,7 +291,9 @@ class DynaProRegressor(SequenceNetRegressor):
                 rows = np.flatnonzero(bad.any(axis=1))
                 raise ValueError(
                     f"tokens must lie in [0, {vocab}), got out-of-range ids at "
-                    f"{format_rows(rows)}; set module__vocab_size to the tokenizer's vocab_size_."
+                    f"{format_rows(rows)}; set module__vocab_size to the tokenizer's vocab_size_ "
+                    "(make_dynapro_pipeline sets it from k when it builds the pipeline, so a grid "
+                    "over encode__k must set model__module__vocab_size along with it)."
                 )
         for key, attr in (("features", "n_features_"), ("library", "n_libraries_")):
             width = data[key].shape[1] if key in data else 0

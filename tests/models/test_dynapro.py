@@ -261,6 +261,16 @@ def test_prediction_input_checks(mrl):
         pipe[-1].predict(np.zeros((2, 50), dtype=np.float32))
 
 
+def test_tokens_outside_the_vocabulary_are_named_by_fit(mrl):
+    # make_dynapro_pipeline sizes the vocabulary from k when it builds the pipeline; a grid
+    # over encode__k alone used to fail inside the network without naming rows.
+    X, y = mrl
+    pipe = tiny_pipeline().set_params(encode__k=3)
+    with pytest.raises(ValueError, match=r"out-of-range ids at rows \[0, 1, 2, .*encode__k"):
+        pipe.fit(X, y)
+    pipe.set_params(model__module__vocab_size=pipe[0].fit(X[:5]).vocab_size_).fit(X, y)
+
+
 def test_amp_without_cuda_warns(mrl):
     if torch.cuda.is_available():
         pytest.skip("this checks the CPU fallback")
