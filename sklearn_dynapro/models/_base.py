@@ -326,6 +326,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
         # skorch pickles callbacks apart from the attributes it maps to the loading machine's
         # device: kept, the pickle would hold the weights twice and, trained on a GPU, fail
         # to load on a CPU-only machine. Each training call builds its scheduler anew.
+        # (skorch issue #1096; its fix, PR #1150, is in no release up to skorch 1.4.0.)
         for key in ("callbacks", "callbacks_"):
             if isinstance(state.get(key), list):
                 state[key] = [_without_scheduler(entry) for entry in state[key]]
