@@ -415,18 +415,18 @@ class SequenceNetRegressor(NeuralNetRegressor):
         split = ValidSplit(self.valid_fraction, random_state=self.seed_)
         return split(self.get_dataset(X, y), y, **fit_params)
 
-    def _check_warm_start_sizes(self, data, n_outputs: int) -> None:
-        """Raise if a warm start would train the fitted network on data of other sizes."""
-        if not (self.warm_start and getattr(self, "initialized_", False)):
+    def _refuse_warm_start_on_other_sizes(self, fitted: dict, sizes: dict) -> None:
+        """Raise if a warm start would train the fitted network on data of other sizes.
+
+        ``fitted`` is the estimator's state before this fit recorded ``sizes``; a refused
+        fit puts it back, so the fitted model stays as it was.
+        """
+        known = fitted.get("module_data_params_")
+        if not (self.warm_start and fitted.get("initialized_") and known is not None):
             return
-        fitted = getattr(self, "module_data_params_", None)
-        if fitted is None:
-            return
-        before = dict(vars(self))
-        sizes = {**self._data_module_params(data), "n_outputs": n_outputs}
-        vars(self).update(before)  # _data_module_params records sizes; keep the fitted ones
-        changed = {k: (fitted.get(k), v) for k, v in sizes.items() if fitted.get(k) != v}
+        changed = {k: (known.get(k), v) for k, v in sizes.items() if known.get(k) != v}
         if changed:
+            vars(self).update(fitted)
             what = ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items())
             raise ValueError(
                 f"warm_start=True goes on training the fitted network, whose sizes do not fit "
@@ -482,14 +482,16 @@ class SequenceNetRegressor(NeuralNetRegressor):
         if self.amp and not str(resolve_device(self.device)).startswith("cuda"):
             warnings.warn("amp=True needs a CUDA device; training in float32.", stacklevel=2)
         y2 = y_arr.reshape(n, -1)
-        self._check_warm_start_sizes(data, y2.shape[1])
+        fitted = dict(vars(self))
+        sizes = {**self._data_module_params(data), "n_outputs": y2.shape[1]}
+        self._refuse_warm_start_on_other_sizes(fitted, sizes)
         self.y_ndim_ = y_arr.ndim
         self.n_outputs_ = y2.shape[1]
         self.y_mean_ = y2.mean(axis=0)
         scale = y2.std(axis=0)
         self.y_scale_ = np.where(scale > 0, scale, 1.0)
         y_std = ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
-        self.module_data_params_ = {**self._data_module_params(data), "n_outputs": self.n_outputs_}
+        self.module_data_params_ = sizes
         if isinstance(self.random_state, int | np.integer):
             self.seed_ = int(self.random_state)
         elif self.random_state is None:
