@@ -111,8 +111,8 @@ def _call_and_release(fn: Callable, args: tuple, kwargs: dict):
         get_reusable_executor().shutdown(wait=True, kill_workers=True)
 
 
-def _exit_with_parent() -> None:
-    """Worker initializer: end this process as soon as the benchmark that spawned it dies.
+def exit_with_parent() -> None:
+    """End this process as soon as the benchmark that spawned it dies (a worker initializer).
 
     A pool worker busy with a fit does not notice its parent's death, so a killed benchmark
     would leave an orphan training on for hours and writing the checkpoint that a rerun of the
@@ -138,7 +138,7 @@ def isolated_worker():
     """
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=1, mp_context=context, initializer=_exit_with_parent
+        max_workers=1, mp_context=context, initializer=exit_with_parent
     ) as pool:
 
         def run(fn: Callable, *args, **kwargs):

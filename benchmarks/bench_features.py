@@ -48,6 +48,9 @@ TARGETS = {"jobs2": 1.7, "cached": 50.0}
 
 def _measure(config: str, n: int, queue) -> None:
     """Run one configuration in this (fresh) process and report time and peak memory."""
+    from _harness import exit_with_parent
+
+    exit_with_parent()  # a killed benchmark must not leave this process folding on
     import pandas as pd
     import RNA
     from joblib.externals.loky import get_reusable_executor

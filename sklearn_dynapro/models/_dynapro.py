@@ -91,7 +91,9 @@ class DynaProRegressor(SequenceNetRegressor):
         weights are kept, and ``valid_fraction`` still holds rows out to report
         ``valid_loss`` in ``history_``.
     aux_loss_weight : float, default=0.01
-        Weight of the experts' load-balancing loss added to the training loss.
+        Weight of the experts' load-balancing loss added to the training loss. With 0, a
+        :class:`~sklearn_dynapro.nn.DynaProNet` is built with ``load_balancing=False`` (unless
+        ``module__load_balancing`` is set), so the unused loss is not computed.
     amp : bool, default=False
         Mixed precision (bfloat16 autocast) on CUDA; ignored with a warning on a CPU.
     random_state : int, RandomState or None, default=None
@@ -223,6 +225,18 @@ class DynaProRegressor(SequenceNetRegressor):
         from ..pretraining._weights import backbone_digest
 
         return {"pretrained": f"weights sha256:{backbone_digest(self.pretrained)}"}
+
+    def get_params_for(self, prefix):
+        params = super().get_params_for(prefix)
+        # A loss with no weight is not worth computing at every forward.
+        if (
+            prefix == "module"
+            and isinstance(self.module, type)
+            and issubclass(self.module, DynaProNet)
+            and not self.aux_loss_weight
+        ):
+            params.setdefault("load_balancing", False)
+        return params
 
     def initialize_module(self):
         epochs = self.freeze_backbone_epochs

@@ -57,6 +57,10 @@ class DynaProNet(nn.Module):
         Branch fusion (see :class:`ParallelConvTransformerLayer`).
     use_attention, use_conv, use_experts, use_frame_pooling : bool, default=True
         Ablation switches.
+    load_balancing : bool, default=True
+        Compute the experts' load-balancing loss into :attr:`aux_loss` at each forward. When
+        False (or without experts) :attr:`aux_loss` is zero and costs nothing; the routing and
+        the predictions are the same either way.
     n_features : int, default=0
         Number of biophysical features passed to :meth:`forward` (0 for none).
     n_libraries : int, default=0
@@ -82,7 +86,8 @@ class DynaProNet(nn.Module):
     Attributes
     ----------
     aux_loss : Tensor of shape ()
-        Sum of the experts' load-balancing losses from the last forward (0 without experts).
+        Sum of the experts' load-balancing losses from the last forward (0 without experts or
+        with ``load_balancing=False``).
     """
 
     def __init__(
@@ -102,6 +107,7 @@ class DynaProNet(nn.Module):
         use_conv: bool = True,
         use_experts: bool = True,
         use_frame_pooling: bool = True,
+        load_balancing: bool = True,
         n_features: int = 0,
         n_libraries: int = 0,
         n_outputs: int = 1,
@@ -126,6 +132,7 @@ class DynaProNet(nn.Module):
         self.n_outputs = check_int("n_outputs", n_outputs)
         self.use_backbone = check_bool("backbone", backbone)
         self.use_experts = check_bool("use_experts", use_experts)
+        self.load_balancing = check_bool("load_balancing", load_balancing)
         p = check_probability("dropout", dropout)
         check_probability("head_dropout", head_dropout)
         check_bool("use_frame_pooling", use_frame_pooling)
@@ -177,6 +184,7 @@ class DynaProNet(nn.Module):
                 use_attention,
                 use_conv,
                 self.use_experts,
+                load_balancing,
             )
             for _ in range(self.n_layers)
         )

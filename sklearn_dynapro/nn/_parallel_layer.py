@@ -51,6 +51,9 @@ class ParallelConvTransformerLayer(nn.Module):
         Switch a branch off for ablation; at least one must stay on.
     use_experts : bool, default=True
         Mixture of experts (True) or a plain FFN (False).
+    load_balancing : bool, default=True
+        Compute the experts' load-balancing loss at each forward (see
+        :class:`KmerMixtureOfExperts`); without experts there is none to compute.
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class ParallelConvTransformerLayer(nn.Module):
         use_attention: bool = True,
         use_conv: bool = True,
         use_experts: bool = True,
+        load_balancing: bool = True,
     ) -> None:
         super().__init__()
         self.d_model = check_int("d_model", d_model)
@@ -107,9 +111,10 @@ class ParallelConvTransformerLayer(nn.Module):
         self.ffn_norm = nn.LayerNorm(self.d_model)
         if self.use_experts:
             self.ffn: nn.Module = KmerMixtureOfExperts(
-                self.d_model, self.expert_kernels, top_k, ffn_dim, p
+                self.d_model, self.expert_kernels, top_k, ffn_dim, p, load_balancing
             )
         else:
+            check_bool("load_balancing", load_balancing)
             self.ffn = PositionwiseFeedForward(self.d_model, ffn_dim, p)
 
     def _attention(self, x: Tensor, mask: Tensor) -> Tensor:

@@ -22,28 +22,48 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+# A fold run by the harness's pool, and a bench_features.py measurement in its own Process.
+POOL = """
+    from _harness import isolated_worker
+
+    if __name__ == "__main__":
+        with isolated_worker() as run:
+            print(run(os.getpid), flush=True)
+            run(time.sleep, 300)
+"""
+PROCESS = """
+    import multiprocessing as mp
+
+    from _harness import exit_with_parent
+
+
+    def child():
+        exit_with_parent()
+        print(os.getpid(), flush=True)
+        time.sleep(300)
+
+
+    if __name__ == "__main__":
+        proc = mp.get_context("spawn").Process(target=child)
+        proc.start()
+        proc.join()
+"""
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states in /proc")
-def test_isolated_worker_ends_when_the_benchmark_is_killed(tmp_path):
+@pytest.mark.parametrize("body", [POOL, PROCESS], ids=["pool", "process"])
+def test_benchmark_child_ends_when_the_benchmark_is_killed(body, tmp_path):
     # A killed benchmark must not leave its fold training on: a rerun resuming the same
     # checkpoint would otherwise share the file with the orphan.
     script = tmp_path / "bench.py"
-    script.write_text(
-        textwrap.dedent(
-            f"""
-            import os
-            import sys
-            import time
+    header = f"""
+    import os
+    import sys
+    import time
 
-            sys.path.insert(0, {str(BENCHMARKS)!r})
-            from _harness import isolated_worker
-
-            if __name__ == "__main__":
-                with isolated_worker() as run:
-                    print(run(os.getpid), flush=True)
-                    run(time.sleep, 300)
-            """
-        )
-    )
+    sys.path.insert(0, {str(BENCHMARKS)!r})
+"""
+    script.write_text(textwrap.dedent(header + body))
     log = tmp_path / "stderr.txt"
     with log.open("w") as stderr:  # the killed script's resource tracker reports there
         bench = subprocess.Popen(

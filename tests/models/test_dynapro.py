@@ -154,6 +154,18 @@ def test_random_state_repeatable_and_global_state_untouched(mrl):
     np.testing.assert_array_equal(np_state, np.random.get_state()[1])  # noqa: NPY002
 
 
+def test_load_balancing_follows_its_weight(mrl):
+    X, y = mrl
+    X, y = X[:100], y[:100]
+    weighted = tiny_pipeline(max_epochs=1).fit(X, y)[-1].module_
+    unweighted = tiny_pipeline(max_epochs=1, aux_loss_weight=0).fit(X, y)[-1].module_
+    forced = tiny_pipeline(max_epochs=1, aux_loss_weight=0, module__load_balancing=True)
+    forced = forced.fit(X, y)[-1].module_
+    assert weighted.load_balancing and weighted.aux_loss > 0
+    assert not unweighted.load_balancing and unweighted.aux_loss == 0
+    assert forced.load_balancing and forced.aux_loss > 0
+
+
 def test_early_stopping_uses_a_validation_split(mrl):
     X, y = mrl
     pipe = tiny_pipeline(max_epochs=4, patience=1, valid_fraction=0.2).fit(X, y)

@@ -174,6 +174,21 @@ def test_aux_loss_is_the_finite_non_negative_sum_over_layers(make_tokens):
     assert plain.aux_loss == 0
 
 
+def test_load_balancing_off_skips_the_loss_and_leaves_the_output(make_tokens):
+    tokens = make_tokens([12, 5, 3])
+    torch.manual_seed(0)
+    on = _net().eval()
+    torch.manual_seed(0)
+    off = _net(load_balancing=False).eval()
+    torch.testing.assert_close(off(tokens), on(tokens), rtol=0, atol=0)
+    assert on.aux_loss > 0 and off.aux_loss == 0
+    assert all(not layer.ffn.load_balancing for layer in off.layers)
+    with pytest.raises(TypeError, match="load_balancing must be a bool"):
+        _net(load_balancing="no")
+    with pytest.raises(TypeError, match="load_balancing must be a bool"):
+        _net(load_balancing="no", use_experts=False)
+
+
 @pytest.mark.parametrize("frame_pooling", [True, False])
 def test_sequences_shorter_than_three_give_finite_output(frame_pooling, make_tokens):
     net = _net(use_frame_pooling=frame_pooling, n_features=2)
