@@ -34,6 +34,8 @@ AMBIGUOUS_POLICIES = ("error", "warn", "mask")
 _ACGT = re.compile(r"[ACGT]+")
 _ACGTN = re.compile(r"[ACGTN]+")
 _AMBIGUOUS_TO_N = str.maketrans({c: "N" for c in IUPAC_AMBIGUOUS})
+#: How NumPy and pandas write missing values as text; "NaN" would otherwise pass as N-A-N.
+_MISSING_TEXT = frozenset({"NAN", "NONE", "<NA>", "NAT", "NULL"})
 _SHOWN_ROWS = 10
 
 
@@ -232,7 +234,8 @@ def check_sequences(
     TypeError
         If ``X`` is a bare string, not array-like, or holds non-string values.
     ValueError
-        If any sequence is missing (None, NaN or masked), empty, contains whitespace, digits, other
+        If any sequence is missing (None, NaN or masked, or written as text: ``"nan"``,
+        ``"None"``, ``"<NA>"``, ``"NaT"``, ``"null"``), empty, contains whitespace, digits, other
         non-nucleotide or non-ASCII characters, is too long or too short (the message
         names the offending rows and the problem), or if ``max_len < min_len``.
     """
@@ -257,6 +260,10 @@ def check_sequences(
                 continue
             if not seq:
                 problems.setdefault("empty sequence", []).append(i)
+                continue
+            if raw.strip().upper() in _MISSING_TEXT:
+                # NumPy turns NaN/None into text in a string array ("nan" would read as NAN).
+                problems.setdefault("missing value written as text", []).append(i)
                 continue
             masked = seq.translate(_AMBIGUOUS_TO_N) if seq.isascii() else seq
             if _ACGTN.fullmatch(masked):

@@ -34,6 +34,9 @@ def test_single_column_2d_array_is_accepted():
         (None, r"missing value \(None/NaN\) at row \[1\]"),
         (np.nan, r"missing value \(None/NaN\) at row \[1\]"),
         (pd.NA, r"missing value \(None/NaN\) at row \[1\]"),
+        ("nan", r"missing value written as text at row \[1\]"),
+        ("None", r"missing value written as text at row \[1\]"),
+        ("<NA>", r"missing value written as text at row \[1\]"),
         ("ACG T", r"whitespace at row \[1\]"),
         ("ACGT\n", r"whitespace at row \[1\]"),
         ("AC1GT", r"digits at row \[1\]"),
@@ -45,6 +48,14 @@ def test_single_column_2d_array_is_accepted():
 def test_bad_sequences_name_the_row_and_problem(bad, message):
     with pytest.raises(ValueError, match=message):
         check_sequences(["ACGT", bad, "GGCC"])
+
+
+def test_nan_in_a_numpy_string_array_is_missing():
+    # NumPy writes NaN as the text "nan", which would otherwise be read as N-A-N.
+    X = np.array(["ACGTAC", np.nan, "GGCC"])
+    assert X.dtype.kind == "U"
+    with pytest.raises(ValueError, match=r"missing value written as text at row \[1\]"):
+        check_sequences(X, ambiguous="mask")
 
 
 def test_all_problems_are_reported_together():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.feature_selection import VarianceThreshold
 from sklearn.pipeline import make_pipeline
@@ -15,6 +16,11 @@ from .._validation import check_library_labels, library_indices
 from ._tokenizer import SequenceTokenizer
 
 __all__ = ["DynaProEncoder"]
+
+
+def _dense(values) -> np.ndarray:
+    """Feature values as a dense array: the scaler centres them, and the network takes dense."""
+    return values.toarray() if sp.issparse(values) else values
 
 
 class DynaProEncoder(
@@ -40,7 +46,8 @@ class DynaProEncoder(
         Feature transformer applied to the sequences and standardised, less the columns
         that are constant in the training data:
         ``"biophysical"`` is :class:`~sklearn_dynapro.features.BiophysicalFeatures`; any
-        scikit-learn transformer on sequences works; None leaves the features out.
+        scikit-learn transformer on sequences works (sparse output is made dense; columns it
+        cannot name are named ``x<column>``); None leaves the features out.
     library_column : str or None, default=None
         Column of a DataFrame ``X`` holding the library/assay label, one-hot encoded as the
         network's "experiment indicator". Labels unseen in ``fit`` are an error.
@@ -151,11 +158,11 @@ class DynaProEncoder(
             # its untrained weight and scale it by an unbounded z-score on other data (z=50
             # for 100-nt UTRs after 50-nt training), so it is dropped before scaling.
             pipeline = make_pipeline(transformer, VarianceThreshold(), StandardScaler())
-            values = pipeline[:1].fit_transform(sequences)  # folds each sequence once
+            values = _dense(pipeline[:1].fit_transform(sequences))  # folds each sequence once
             if np.ptp(values, axis=0).any():
                 pipeline[1:].fit(values)
                 self.features_ = pipeline
-                self.n_features_ = len(pipeline.get_feature_names_out())
+                self.n_features_ = int(pipeline[1].get_support().sum())
             else:  # nothing varies (e.g. one training sequence): nothing to learn from
                 self.features_ = None
                 self.n_features_ = 0
@@ -182,7 +189,8 @@ class DynaProEncoder(
         sequences = self._check_sequences(X, max_len=self.tokenizer_.max_len_, min_len=self.k)
         out = {"tokens": self.tokenizer_.transform(sequences)}
         if self.features_ is not None:
-            out["features"] = self.features_.transform(sequences).astype(np.float32)
+            values = _dense(self.features_[0].transform(sequences))
+            out["features"] = np.asarray(self.features_[1:].transform(values), dtype=np.float32)
         if self.libraries_ is not None:
             labels = self._library_labels(X)
             index = library_indices(labels, self.libraries_)
@@ -202,7 +210,12 @@ class DynaProEncoder(
         check_is_fitted(self, "tokenizer_")
         names = list(self.tokenizer_.get_feature_names_out())
         if self.features_ is not None:
-            names += list(self.features_.get_feature_names_out())
+            try:
+                names += list(self.features_.get_feature_names_out())
+            except AttributeError:
+                # A transformer that cannot name its columns (a plain FunctionTransformer):
+                # scikit-learn's generic names, x<column>, for the columns kept.
+                names += list(self.features_[1:].get_feature_names_out())
         if self.libraries_ is not None:
             names += [f"library_{label}" for label in self.libraries_]
         return np.asarray(names, dtype=object)

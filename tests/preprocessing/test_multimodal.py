@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from sklearn_dynapro.datasets import load_mpra_random50, load_mpra_varlen_random
 from sklearn_dynapro.features import KmerFeatures
@@ -44,6 +45,28 @@ def test_custom_and_absent_features(mixed):
     assert set(out) == {"tokens"}
     with pytest.raises(ValueError, match="features must be 'biophysical'"):
         DynaProEncoder(features="cao").fit(mixed)
+
+
+def _gc_count(sequences):
+    return np.array([[s.count("G") + s.count("C"), len(s)] for s in sequences], dtype=float)
+
+
+def test_features_from_any_transformer(mixed):
+    # A FunctionTransformer cannot name its columns, and KmerFeatures can return a sparse
+    # matrix; both used to fail in fit.
+    X = mixed.iloc[:40]  # 50-nt UTRs: the length column never varies and is dropped
+    plain = DynaProEncoder(features=FunctionTransformer(_gc_count)).fit(X)
+    assert plain.n_features_ == 1
+    assert plain.get_feature_names_out()[-1] == "x0"
+    features = plain.transform(mixed)["features"]
+    assert features.shape == (80, 1) and features.dtype == np.float32
+    sparse = DynaProEncoder(features=KmerFeatures(k_range=(1, 2), sparse_output=True)).fit(X)
+    dense = DynaProEncoder(features=KmerFeatures(k_range=(1, 2))).fit(X)
+    np.testing.assert_array_equal(
+        sparse.transform(mixed)["features"], dense.transform(mixed)["features"]
+    )
+    assert isinstance(sparse.transform(mixed)["features"], np.ndarray)
+    assert list(sparse.get_feature_names_out()) == list(dense.get_feature_names_out())
 
 
 def test_features_constant_in_training_are_dropped(mixed):
