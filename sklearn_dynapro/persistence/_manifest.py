@@ -42,11 +42,25 @@ def manifest_bytes(files: dict[str, bytes]) -> bytes:
 
 
 def _is_saved_model(directory: Path) -> bool:
-    """Whether ``directory`` holds a manifest and nothing but flat files."""
+    """Whether ``directory`` holds this library's manifest and exactly the files it lists.
+
+    Any other ``manifest.json`` (a web app's, a dataset's) or any file the manifest does not
+    list means the directory holds something else, which overwriting must not delete.
+    """
     entries = list(os.scandir(directory))
-    return any(e.name == MANIFEST for e in entries) and all(
-        e.is_file(follow_symlinks=False) for e in entries
-    )
+    if not all(e.is_file(follow_symlinks=False) for e in entries):
+        return False
+    try:
+        manifest = json.loads((directory / MANIFEST).read_bytes())
+    except (OSError, ValueError):
+        return False
+    # Not _read_manifest: a model saved by another format version may still be replaced.
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        return False
+    listed = manifest.get("files")
+    if not isinstance(listed, dict):
+        return False
+    return {e.name for e in entries} <= {*listed, MANIFEST}
 
 
 def write_directory(files: dict[str, bytes], directory, *, overwrite: bool) -> Path:
@@ -78,8 +92,9 @@ def write_directory(files: dict[str, bytes], directory, *, overwrite: bool) -> P
                 )
             if not _is_saved_model(directory):
                 raise FileExistsError(
-                    f"overwrite=True replaces only a directory holding a saved model (flat "
-                    f"files and {MANIFEST}), got {directory}; choose a new or empty directory."
+                    f"overwrite=True replaces only a directory holding a saved model (its "
+                    f"{MANIFEST} and the files listed there), got {directory}; choose a new or "
+                    "empty directory."
                 )
     parent = directory.absolute().parent
     parent.mkdir(parents=True, exist_ok=True)

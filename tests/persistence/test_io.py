@@ -177,6 +177,18 @@ def test_overwrite_rules(fitted, tmp_path):
     with pytest.raises(FileExistsError, match="only a directory holding a saved model"):
         save(kmer, notes, overwrite=True)
     assert (notes / "todo.txt").read_text() == "keep me"
+    # Someone else's manifest.json, or a file a saved model does not list, is not a model.
+    webapp = tmp_path / "webapp"
+    webapp.mkdir()
+    (webapp / "manifest.json").write_text('{"name": "my web app"}')
+    (webapp / "results.csv").write_text("keep me")
+    with pytest.raises(FileExistsError, match="only a directory holding a saved model"):
+        save(kmer, webapp, overwrite=True)
+    assert sorted(p.name for p in webapp.iterdir()) == ["manifest.json", "results.csv"]
+    (target / "results.csv").write_text("keep me")
+    with pytest.raises(FileExistsError, match="only a directory holding a saved model"):
+        save(kmer, target, overwrite=True)
+    assert (target / "results.csv").read_text() == "keep me"
     with pytest.raises(FileExistsError, match="must be a directory"):
         save(kmer, notes / "todo.txt")
     with pytest.raises(TypeError, match="overwrite must be a bool"):
