@@ -12,7 +12,8 @@ Storage decides who can join the study: a journal file (``--storage tune.journal
 several processes on this machine, a database URL (``--storage sqlite:///tune.db`` or
 ``postgresql://...``) for several machines. Rerunning a command resumes its study; with
 ``--max-trials`` it stops once the study holds that many finished trials, counting every
-worker. Give each parallel worker its own ``--seed``.
+worker. Give each parallel worker its own ``--seed`` (the sampler's); ``--cv-seed`` (folds
+and networks) is recorded in the study and must be the same for every worker.
 
 Examples
 --------
@@ -67,7 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--features", choices=["biophysical", "none"], default="biophysical")
     parser.add_argument("--storage", default=None, help="journal file or database URL")
     parser.add_argument("--study-name", default=None, help="default: dynapro_<data>")
-    parser.add_argument("--seed", type=int, default=0, help="sampler, folds and network seed")
+    parser.add_argument("--seed", type=int, default=0, help="sampler seed, one per worker")
+    parser.add_argument(
+        "--cv-seed", type=int, default=0, help="folds and network seed, shared by all workers"
+    )
     parser.add_argument("--tiny", action="store_true", help="tiny networks, 1-2 epochs")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--n-jobs", type=int, default=None, help="folding processes")
@@ -123,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         storage=args.storage,
         study_name=args.study_name or f"dynapro_{args.data}",
         seed=args.seed,
+        cv_seed=args.cv_seed,
         show_progress_bar=not args.quiet,
     )
     out = Path(args.out) if args.out else RESULTS / f"best_params_{args.data}.json"

@@ -231,6 +231,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         storage=args.storage,
         study_name=args.study_name,
         seed=args.seed,
+        cv_seed=args.cv_seed,
         show_progress_bar=not args.quiet,
     )
     path = write_best_params(study, out)
@@ -431,6 +432,12 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--n-jobs", type=int, default=None, help="processes for RNA folding")
     tune.add_argument(
         "--seed", type=int, default=0, help="sampler seed; give each parallel worker its own"
+    )
+    tune.add_argument(
+        "--cv-seed",
+        type=int,
+        default=0,
+        help="seed of the inner folds and the networks; the same for every worker of a study",
     )
     tune.add_argument(
         "--tiny",

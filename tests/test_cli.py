@@ -277,3 +277,12 @@ def test_tune_writes_params_that_fit_reads(data_dir, tmp_path, capsys):
     fitted = joblib.load(model)
     assert fitted[-1].module_.d_model == 16
     assert fitted.get_params()["encode__features"] is None
+
+
+def test_tune_with_a_storage_that_cannot_be_opened_exits_2(data_dir, tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'missing' / 'tune.db'}"
+    argv = ["tune", "--data", str(data_dir / "train.csv"), "--target", "mrl", "--tiny"]
+    argv += ["--features", "none", "--n-trials", "1", "--storage", url, "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "best.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dynapro: error: ") and "could not be opened" in err

@@ -217,6 +217,22 @@ def test_journal_study_resumes_and_stops_at_max_trials(mrl, tmp_path):
         run_tiny(X, y, storage=storage, study_name="s", scoring="spearman")
 
 
+def test_workers_with_their_own_sampler_seeds_score_on_the_same_folds(mrl, tmp_path):
+    # Each worker of a shared study gets its own sampler seed; the folds and networks must
+    # not follow it, or the study would compare trials scored on different splits.
+    X, y = mrl
+    storage = tmp_path / "study.journal"
+    first = run_tiny(X, y, storage=storage, study_name="c", seed=0, n_trials=1).trials[0]
+    optuna.load_study(study_name="c", storage=make_storage(storage)).enqueue_trial(first.params)
+    study = run_tiny(X, y, storage=storage, study_name="c", seed=1, n_trials=1)
+    again = study.trials[1]
+    assert again.params == first.params
+    assert again.user_attrs["inner_scores"] == first.user_attrs["inner_scores"]
+    assert study.user_attrs["cv_seed"] == 0
+    with pytest.raises(ValueError, match="cv_seed must match the existing study 'c'"):
+        run_tiny(X, y, storage=storage, study_name="c", seed=2, cv_seed=1)
+
+
 def test_make_storage_kinds(tmp_path):
     assert make_storage(None) is None
     assert isinstance(make_storage(tmp_path / "j.log"), optuna.storages.JournalStorage)
@@ -228,6 +244,11 @@ def test_make_storage_kinds(tmp_path):
         make_storage(tmp_path / "missing" / "j.log")
     with pytest.raises(TypeError, match="storage must be None"):
         make_storage(3)
+    # A database that cannot be opened is named, without its password, in a ValueError.
+    with pytest.raises(ValueError, match=r"storage 'sqlite:///.*missing.*could not be opened"):
+        make_storage(f"sqlite:///{tmp_path / 'missing' / 'tune.db'}")
+    with pytest.raises(ValueError, match=r"storage 'nosuchdb://u:\*\*\*@host/db' could not"):
+        make_storage("nosuchdb://u:secret@host/db")
 
 
 def test_two_worker_processes_share_one_journal_study(tmp_path):

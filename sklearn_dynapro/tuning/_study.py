@@ -125,6 +125,8 @@ def _rdb_storage(url: str):
     import warnings
 
     from optuna import storages
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
 
     with warnings.catch_warnings():
         # Heartbeats are marked experimental; they are what lets a study survive a dead worker.
@@ -137,7 +139,16 @@ def _rdb_storage(url: str):
             }
         else:  # Optuna < 4.9
             retry = {"failed_trial_callback": storages.RetryFailedTrialCallback(max_retry=1)}
-        return storages.RDBStorage(url, heartbeat_interval=60, grace_period=180, **retry)
+        try:
+            return storages.RDBStorage(url, heartbeat_interval=60, grace_period=180, **retry)
+        except (ImportError, SQLAlchemyError) as exc:
+            # A wrong URL, a missing folder or driver, an unreachable server: name the URL
+            # (without its password) instead of a traceback from deep inside SQLAlchemy.
+            try:
+                shown = make_url(url).render_as_string(hide_password=True)
+            except SQLAlchemyError:
+                shown = url.split("://", 1)[0] + "://..."
+            raise ValueError(f"storage {shown!r} could not be opened: {exc}") from exc
 
 
 def make_storage(storage):
@@ -157,6 +168,14 @@ def make_storage(storage):
     Returns
     -------
     optuna.storages.BaseStorage or None
+
+    Raises
+    ------
+    ValueError
+        If a database URL cannot be opened (unknown dialect, missing driver or folder,
+        unreachable server); the message shows the URL without its password.
+    FileNotFoundError
+        If a journal file's folder does not exist.
     """
     if storage is None or isinstance(storage, optuna.storages.BaseStorage):
         return storage
@@ -231,7 +250,9 @@ def fail_dead_trials(study: optuna.Study) -> list[int]:
     return failed
 
 
-def _open_study(storage, study_name: str, seed: int, pruner, scoring: str, inner_folds: int):
+def _open_study(
+    storage, study_name: str, seed: int, pruner, scoring: str, inner_folds: int, cv_seed: int
+):
     study = optuna.create_study(
         storage=make_storage(storage),
         study_name=study_name,
@@ -250,8 +271,9 @@ def _open_study(storage, study_name: str, seed: int, pruner, scoring: str, inner
         # study has already tried: give a resumed study a stream of its own.
         state = np.random.SeedSequence([seed, n_existing]).generate_state(1)[0]
         study.sampler = optuna.samplers.TPESampler(seed=int(state))
-    # A resumed study must go on with the score and folds it started with.
-    for key, value in (("scoring", scoring), ("inner_folds", inner_folds)):
+    # A resumed or shared study must go on with the score and folds it started with: trials
+    # scored on other folds (or networks seeded otherwise) would not be comparable.
+    for key, value in (("scoring", scoring), ("inner_folds", inner_folds), ("cv_seed", cv_seed)):
         stored = study.user_attrs.get(key)
         if stored is None:
             study.set_user_attr(key, value)
@@ -278,6 +300,7 @@ def tune_dynapro(
     storage=None,
     study_name: str = "dynapro",
     seed: int = 0,
+    cv_seed: int = 0,
     pruner=None,
     sequence_column: str = "sequence",
     show_progress_bar: bool = False,
@@ -296,7 +319,9 @@ def tune_dynapro(
     The study is created or, when ``storage`` already holds one called ``study_name``,
     resumed (``load_if_exists=True``); several processes given the same storage work on one
     study together. The sampler is :class:`~optuna.samplers.TPESampler` seeded with ``seed``:
-    give each parallel worker its own seed, or they propose the same first settings.
+    give each parallel worker its own seed, or they propose the same first settings. The inner
+    folds and the networks are seeded with ``cv_seed``, which every worker of a study shares,
+    so all trials are scored on the same folds.
 
     Resuming: finished trials are kept, so rerunning a killed command goes on from them.
     ``n_trials`` counts the trials of this call (additional ones), ``max_trials`` the
@@ -342,7 +367,10 @@ def tune_dynapro(
     study_name : str, default="dynapro"
         Name of the study in the storage.
     seed : int, default=0
-        Seeds the sampler, the inner folds and every network.
+        Seeds the sampler; give each parallel worker of a study its own.
+    cv_seed : int, default=0
+        Seeds the inner folds and every network. The study records it, and a worker or
+        rerun with another ``cv_seed`` is refused, like another ``scoring``.
     pruner : optuna.pruners.BasePruner or None, default=None
         ``None`` is ``MedianPruner(n_startup_trials=5, n_warmup_steps=2)``.
     sequence_column : str, default="sequence"
@@ -360,6 +388,8 @@ def tune_dynapro(
     if scoring not in SCORING:
         raise ValueError(f"scoring must be one of {sorted(SCORING)}, got {scoring!r}.")
     check_int("inner_folds", inner_folds, minimum=2)
+    seed = check_int("seed", seed, minimum=0)
+    cv_seed = check_int("cv_seed", cv_seed, minimum=0)  # stored in the study: a plain int
     check_int("n_trials", n_trials, allow_none=True)
     check_int("max_trials", max_trials, allow_none=True)
     if n_trials is None and max_trials is None and timeout is None:
@@ -387,7 +417,7 @@ def tune_dynapro(
             f"X must hold at least inner_folds={inner_folds} distinct sequence groups, got "
             f"{n_groups}."
         )
-    cv = GroupKFold(inner_folds, shuffle=True, random_state=seed)
+    cv = GroupKFold(inner_folds, shuffle=True, random_state=cv_seed)
     scorer = SCORING[scoring]
     worker = f"{socket.gethostname()}:{os.getpid()}"
     from ..models import make_dynapro_pipeline
@@ -399,7 +429,7 @@ def tune_dynapro(
         trial.set_user_attr("pipeline_params", jsonable_params(recorded))
         pipeline = make_dynapro_pipeline(
             **resolve_params(params),
-            random_state=seed,
+            random_state=cv_seed,
             callbacks=[("optuna_pruning", CVPruningCallback(trial, "valid_loss"))],
         )
         result = cross_validate(
@@ -409,7 +439,7 @@ def tune_dynapro(
         trial.set_user_attr("inner_scores", scores)
         return float(np.mean(scores))
 
-    study = _open_study(storage, study_name, seed, pruner, scoring, inner_folds)
+    study = _open_study(storage, study_name, seed, pruner, scoring, inner_folds, cv_seed)
     fail_dead_trials(study)
     budget = math.inf if n_trials is None else n_trials
     callbacks = []
