@@ -696,7 +696,8 @@ def plot_scatter(predictions: pd.DataFrame, path: Path) -> None:
         ax.scatter(measured, predicted, s=4, alpha=0.3, linewidths=0)
         low, high = np.nanmin([measured, predicted]), np.nanmax([measured, predicted])
         ax.plot([low, high], [low, high], color="grey", lw=0.8)
-        r2 = pearson_r2_score(measured, predicted) if len(group) > 2 else np.nan
+        finite = np.isfinite(measured) & np.isfinite(predicted)  # the score refuses NaN
+        r2 = pearson_r2_score(measured[finite], predicted[finite]) if finite.sum() > 2 else np.nan
         ax.set_title(f"{experiment}\n{model} · {target}: r² = {r2:.3f}", fontsize=9)
         ax.set_xlabel("measured")
         ax.set_ylabel("predicted (out-of-fold)")

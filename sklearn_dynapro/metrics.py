@@ -12,6 +12,8 @@ import numpy as np
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import make_scorer
 
+from ._validation import format_rows
+
 __all__ = ["SCORING", "pearson_r2_score", "spearman_score"]
 
 
@@ -22,7 +24,13 @@ def _columns(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(
             f"y_true and y_pred must have the same shape, got {t.shape} and {p.shape}."
         )
-    return t.reshape(len(t), -1), p.reshape(len(p), -1)
+    t, p = t.reshape(len(t), -1), p.reshape(len(p), -1)
+    for name, values in (("y_true", t), ("y_pred", p)):
+        # pearsonr would return NaN and spearmanr rank an infinity as the largest value.
+        bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
+        if bad.size:
+            raise ValueError(f"{name} must be finite, got NaN or infinity at {format_rows(bad)}.")
+    return t, p
 
 
 def pearson_r2_score(y_true, y_pred) -> float:
@@ -36,6 +44,11 @@ def pearson_r2_score(y_true, y_pred) -> float:
     -------
     float
         r² in [0, 1]; NaN when either side is constant.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ or a value is NaN or infinite (the rows are named).
     """
     t, p = _columns(y_true, y_pred)
     return float(np.mean([pearsonr(t[:, j], p[:, j])[0] ** 2 for j in range(t.shape[1])]))
@@ -51,7 +64,12 @@ def spearman_score(y_true, y_pred) -> float:
     Returns
     -------
     float
-        ρ in [-1, 1].
+        ρ in [-1, 1]; NaN when either side is constant.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ or a value is NaN or infinite (the rows are named).
     """
     t, p = _columns(y_true, y_pred)
     return float(np.mean([spearmanr(t[:, j], p[:, j])[0] for j in range(t.shape[1])]))

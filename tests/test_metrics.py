@@ -29,6 +29,18 @@ def test_shape_mismatch():
         pearson_r2_score([1.0, 2.0], [1.0, 2.0, 3.0])
 
 
+@pytest.mark.parametrize("score", [pearson_r2_score, spearman_score])
+def test_non_finite_values_are_named(score):
+    # pearsonr gave NaN without a word and spearmanr ranked infinity as the largest value.
+    with pytest.raises(ValueError, match=r"y_true must be finite, got NaN .* at row \[1\]"):
+        score([1.0, np.nan, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(ValueError, match=r"y_pred must be finite, .* at row \[2\]"):
+        score([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, np.inf, 4.0])
+    two = np.column_stack([[1.0, 2.0, 3.0], [3.0, 1.0, 2.0]])
+    with pytest.raises(ValueError, match=r"y_pred must be finite, .* at row \[0\]"):
+        score(two, np.where([[False, True], [False, False], [False, False]], -np.inf, two))
+
+
 def test_scoring_dict_works_in_cross_validate():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3))
