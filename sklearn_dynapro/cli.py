@@ -313,8 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit = commands.add_parser(
         "fit",
         help="train DynaPro on a file of sequences and measurements",
-        description="Train make_dynapro_pipeline() on a file and save it with joblib. "
-        "Without --params the faster CPU setting FAST_CPU_PARAMS is used.",
+        description="Train make_dynapro_pipeline() on a file and save it (a joblib file, or "
+        "with --format safe a checked folder). The base setting is --preset (the faster CPU "
+        "setting FAST_CPU_PARAMS by default); --params and the options below override it.",
     )
     _add_input_options(fit)
     fit.add_argument("--target", required=True, metavar="COL", help="column to predict")
