@@ -301,8 +301,7 @@ class UTRLanguageModel(
             structures, mfe = fold_structures(
                 sequences, n_jobs=self.n_jobs, verbose=bool(self.verbose), ambiguous="mask"
             )
-            # Column j of k-mer tokens ends at nucleotide column j + k - 1.
-            labels = structure_labels(structures, self.tokenizer_.max_len_)[:, self.k - 1 :]
+            labels = structure_labels(structures, self.tokenizer_.max_len_, k=self.k)
             self.mfe_mean_ = float(mfe.mean())
             scale = float(mfe.std())
             self.mfe_scale_ = scale if scale > 0 else 1.0

@@ -145,7 +145,7 @@ def fold_structures(
     return structures, energies
 
 
-def structure_labels(structures, width: int) -> np.ndarray:
+def structure_labels(structures, width: int, k: int = 1) -> np.ndarray:
     """Right-aligned class matrix of dot-bracket strings, padded like the tokenizer.
 
     Parameters
@@ -153,11 +153,16 @@ def structure_labels(structures, width: int) -> np.ndarray:
     structures : sequence of str
         Dot-bracket strings over ``.()``, none longer than ``width``.
     width : int
-        Number of columns; the last character of every structure lands in the last column.
+        Number of nucleotide columns; the last character of every structure lands in the last
+        column.
+    k : int, default=1
+        Token size. Column ``j`` of k-mer tokens covers nucleotide columns ``j … j + k - 1``
+        and is labelled with the structure of its last base; it is padding, labelled
+        :data:`IGNORE_INDEX`, unless all ``k`` bases are real.
 
     Returns
     -------
-    labels : ndarray of shape (n_samples, width), int64
+    labels : ndarray of shape (n_samples, width - k + 1), int64
         Class ids (see :data:`STRUCTURE_CLASSES`), :data:`IGNORE_INDEX` on the 5' padding.
     """
     labels = np.full((len(structures), width), IGNORE_INDEX, dtype=np.int64)
@@ -173,4 +178,9 @@ def structure_labels(structures, width: int) -> np.ndarray:
                 f"{structure!r} at row {row}."
             )
         labels[row, width - len(structure) :] = codes
-    return labels
+    if k == 1:
+        return labels
+    # Right-aligned: token j is real iff its first base, nucleotide column j, is.
+    tokens = labels[:, k - 1 :].copy()
+    tokens[labels[:, : width - k + 1] == IGNORE_INDEX] = IGNORE_INDEX
+    return tokens

@@ -79,9 +79,11 @@ def test_masking_selects_15_percent_and_corrupts_80_10_10(random50, k):
     original, corrupted = tokens[selected], inputs[selected]
     masked = (corrupted == MASK_ID).float().mean().item()
     replaced = (corrupted != MASK_ID) & (corrupted != original)
-    # A random k-mer equals the original with probability 1 / 4**k.
+    # The random k-mer is never the original: with k=1 a draw from all four bases would
+    # leave a quarter of them unchanged (80/7.5/12.5).
     assert masked == pytest.approx(0.8, abs=0.01)
-    assert replaced.float().mean().item() == pytest.approx(0.1 * (1 - 4.0**-k), abs=0.01)
+    assert replaced.float().mean().item() == pytest.approx(0.1, abs=0.01)
+    assert (corrupted == original).float().mean().item() == pytest.approx(0.1, abs=0.01)
     assert (corrupted[replaced] >= 3).all() and (corrupted[replaced] < vocab).all()
     again = mask_tokens(
         tokens, k=k, vocab_size=vocab, whole_kmer=False, generator=torch.Generator().manual_seed(0)
@@ -138,6 +140,19 @@ def test_structures_match_viennarna(random50):
 
 
 # ----------------------------------------------------------------------------- training
+def test_kmer_structure_labels_leave_padding_out():
+    # Token j of k-mers covers bases j … j + k - 1 and is real only when all k are: the
+    # k - 1 columns before a short sequence's first token are padding, not its first bases.
+    sequences = ["ACGTAC", "GGCAUCCA", "ACG"]
+    structures = [".(...)", "((....))", "..."]
+    tokens = tokens_of(sequences, 3).numpy()
+    labels = structure_labels(structures, 8, k=3)
+    assert labels.shape == tokens.shape == (3, 6)
+    np.testing.assert_array_equal(labels == -100, tokens == 0)
+    nucleotide = structure_labels(structures, 8)
+    np.testing.assert_array_equal(labels[tokens != 0], nucleotide[:, 2:][tokens != 0])
+
+
 def test_loss_decreases_over_three_epochs(random50):
     lm = UTRLanguageModel(**TINY, max_epochs=3).fit(random50[:300])
     history = pd.DataFrame(lm.history_)
