@@ -165,7 +165,9 @@ class SequenceNetRegressor(NeuralNetRegressor):
     n_outputs_ : int
         Number of target columns.
     seed_ : int
-        The seed training used (a resumed fit takes the checkpoint's).
+        The seed of the initialisation, the validation split and the first training call (a
+        resumed fit takes the checkpoint's); later ``partial_fit`` calls and warm starts
+        derive theirs from it and the number of epochs trained.
     resumed_from_epoch_ : int
         Epochs restored from ``checkpoint_dir`` at the start of the last fit (0 when it
         trained from scratch).
@@ -506,9 +508,11 @@ class SequenceNetRegressor(NeuralNetRegressor):
         # skorch's fit trains through self.partial_fit; the flag routes that call past the
         # public partial_fit's checks (ends in "_" so skorch does not take it as a parameter).
         self._fitting_ = True
+        # A warm start goes on from the weights and history in memory; a cold fit starts again.
+        goes_on = self.warm_start and getattr(self, "initialized_", False)
         try:
             with _private_rng():
-                torch.manual_seed(self.seed_)
+                torch.manual_seed(self._training_seed() if goes_on else self.seed_)
                 super().fit(data, y_std, **fit_params)
         finally:
             vars(self).pop("_resume_state_", None)
@@ -621,9 +625,19 @@ class SequenceNetRegressor(NeuralNetRegressor):
         y_std = ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
         self._size_schedule(data, y_std, fit_params.get("epochs"))
         with _private_rng():
-            torch.manual_seed(self.seed_)
+            torch.manual_seed(self._training_seed())
             super().partial_fit(data, y_std, classes=classes, **fit_params)
         return self
+
+    def _training_seed(self) -> int:
+        """Seed of torch's generator for training that goes on from the epochs so far.
+
+        Seeding every call with ``seed_`` would replay the previous call's batch orders and
+        dropout masks; mixing in the number of epochs trained keeps calls repeatable and
+        different from each other. (The validation split keeps ``seed_``, so it stays put.)
+        """
+        sequence = np.random.SeedSequence([self.seed_, len(self.history_)])
+        return int(sequence.generate_state(1)[0])
 
     def predict(self, X) -> np.ndarray:
         """Predict in input order, in batches of ``batch_size``.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
@@ -19,7 +20,16 @@ def _masked_batch_norm(norm: nn.BatchNorm1d, h: Tensor, real: Tensor) -> Tensor:
     so the batch statistics never count padding and do not depend on the padded width.
     """
     out = h.new_zeros(h.shape)
-    out[real] = norm(h[real]).to(h.dtype)
+    values = h[real]
+    if norm.training and values.shape[0] < 2:
+        # One value per channel has no batch variance (a one-row batch of a UTR of 8 nt or
+        # less reaches the last block as one position): use the running statistics.
+        normed = F.batch_norm(
+            values, norm.running_mean, norm.running_var, norm.weight, norm.bias, eps=norm.eps
+        )
+    else:
+        normed = norm(values)
+    out[real] = normed.to(h.dtype)
     return out
 
 

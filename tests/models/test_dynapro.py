@@ -1,6 +1,7 @@
 """DynaProRegressor and make_dynapro_pipeline in the scikit-learn workflows, on real data."""
 
 import io
+import itertools
 import os
 import pickle
 import subprocess
@@ -21,6 +22,7 @@ from sklearn.utils.estimator_checks import (
     check_parameters_default_constructible,
     check_set_params,
 )
+from skorch.callbacks import Callback
 
 from sklearn_dynapro import DynaProRegressor, make_dynapro_pipeline
 from sklearn_dynapro.datasets import load_cao2021_te, load_mpra_random50, load_mpra_varlen_random
@@ -104,6 +106,44 @@ def test_training_rows_are_reshuffled_every_epoch():
         assert sorted(order.tolist()) == list(range(256))
         assert not torch.equal(order, torch.arange(256))
     assert not torch.equal(orders[0], orders[1])
+
+
+class _FirstBatches(Callback):
+    """Record the last token column of each epoch's first training batch."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._first = True
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training and self._first:
+            self.seen.append(batch[0]["tokens"][:, -1].clone())
+            self._first = False
+
+
+def test_training_calls_that_go_on_draw_new_batch_orders(mrl):
+    # Each partial_fit, and each warm-start fit after the first, used to reseed torch with
+    # seed_ and so replay the previous call's batch orders and dropout masks.
+    X, y = mrl
+    X, y = X[:64], y[:64]
+    record = _FirstBatches()
+    pipe = tiny_pipeline(max_epochs=1, valid_fraction=0, callbacks=[("rec", record)])
+    pipe.fit(X, y)
+    inputs = pipe[0].transform(X)
+    for _ in range(2):
+        pipe[-1].partial_fit(inputs, y)
+    warm = _FirstBatches()
+    params = {"max_epochs": 1, "valid_fraction": 0, "warm_start": True}
+    tiny_pipeline(**params, callbacks=[("rec", warm)]).fit(X, y).fit(X, y).fit(X, y)
+    for seen in (record.seen, warm.seen):
+        assert len(seen) == 3
+        assert not any(torch.equal(a, b) for a, b in itertools.combinations(seen, 2))
+    # and repeatable: the same calls draw the same orders
+    again = _FirstBatches()
+    tiny_pipeline(**params, callbacks=[("rec", again)]).fit(X, y).fit(X, y).fit(X, y)
+    assert all(torch.equal(a, b) for a, b in zip(again.seen, warm.seen, strict=True))
 
 
 def test_pickle_leaves_the_lr_scheduler_out(mrl):

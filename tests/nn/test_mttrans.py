@@ -64,6 +64,17 @@ def test_batch_statistics_ignore_padding_in_training():
     torch.testing.assert_close(net(left_pad(x, 9), lengths), net(x, lengths))
 
 
+def test_a_one_row_training_batch_of_a_short_utr_trains():
+    # 8 nt reach the last block (strides 1-2-2-2) as one position: one value per channel,
+    # which batch norm cannot take a variance of. The running statistics stand in.
+    net = MTtransNet(**TINY).train()
+    lengths = torch.tensor([8])
+    out = net(right_aligned([8], 8), lengths)
+    assert torch.isfinite(out).all()
+    out.sum().backward()
+    assert all(p.grad is None or torch.isfinite(p.grad).all() for p in net.parameters())
+
+
 def test_rows_are_routed_to_their_library_tower():
     net = MTtransNet(**TINY, n_libraries=2).eval()
     lengths = torch.tensor([12, 12, 9, 5])
