@@ -34,10 +34,17 @@ def _annotate(ref: str, alt: str) -> dict:
     left = edit_span(ref, alt, shift="left")
     right = edit_span(ref, alt, shift="right")
     ref_atg, alt_atg = uaug_starts(ref), uaug_starts(alt)
-    # An ATG that merely slides along with an indel in a repeat touches the edit in one
-    # placement only; counting the smaller of the two keeps it out.
-    gained = min(touching(alt_atg, e.start, e.alt_end) for e in (left, right))
-    lost = min(touching(ref_atg, e.start, e.ref_end) for e in (left, right))
+    if len(ref) == len(alt):
+        # Substitutions: an ATG is gained or lost exactly when it is in one sequence and not
+        # at the same place in the other. The edit span of separate changes (a phased pair
+        # of SNVs) would also cover the unchanged ATGs between them.
+        gained = len(set(alt_atg) - set(ref_atg))
+        lost = len(set(ref_atg) - set(alt_atg))
+    else:
+        # An ATG that merely slides along with an indel in a repeat touches the edit in one
+        # placement only; counting the smaller of the two keeps it out.
+        gained = min(touching(alt_atg, e.start, e.alt_end) for e in (left, right))
+        lost = min(touching(ref_atg, e.start, e.ref_end) for e in (left, right))
     shift = len(alt) - len(ref)
     kind = _variant_type(left.ref_end - left.start, left.alt_end - left.start)
     ref_orfs, alt_orfs = orf_signature(ref), orf_signature(alt)

@@ -91,6 +91,15 @@ def test_snv_in_a_uaug_destroys_it_and_moving_one_sets_both():
     assert moved["creates_uaug"] and moved["destroys_uaug"]
 
 
+def test_an_atg_between_two_phased_snvs_is_neither_gained_nor_lost():
+    # The edit span of C>G at 1 and C>G at 7 covers the unchanged ATG at 3-5.
+    out = score_variants(LengthModel(), ["CCATGCC", "CCATGCC"], ["GCATGCG", "GCATGCA"])
+    assert out["variant_type"].tolist() == ["MNV", "MNV"]
+    assert not out["creates_uaug"].any() and not out["destroys_uaug"].any()
+    both = score_variants(LengthModel(), ["CCATGCC"], ["GCAAGCC"]).iloc[0]
+    assert both["destroys_uaug"] and not both["creates_uaug"]
+
+
 def test_an_atg_sliding_with_an_indel_in_a_repeat_is_neither_gained_nor_lost():
     out = score_variants(LengthModel(), ["CCAATGCC", "AATGCC"], ["CCAAATGCC", "ATGCC"])
     assert not out["creates_uaug"].any() and not out["destroys_uaug"].any()
