@@ -294,7 +294,8 @@ class DesignConstraints:
         Parameters
         ----------
         sequence : str
-            Upper-case ACGT sequence of ``length`` nucleotides.
+            DNA (or RNA) sequence of ``length`` nucleotides; case is ignored and ``U`` is
+            read as ``T``. The result is upper-case DNA.
         random_state : int, RandomState or None, default=None
             Chooses the edited positions and bases.
         max_changes : int or None, default=None
@@ -306,9 +307,18 @@ class DesignConstraints:
             A valid sequence, or None when the edits did not converge.
         """
         rng = check_random_state(random_state)
+        if not isinstance(sequence, str):
+            raise TypeError(f"sequence must be a string, got {type(sequence).__name__}.")
         if len(sequence) != self.length:
             raise ValueError(
                 f"sequence must have length {self.length}, got {len(sequence)} nucleotides."
+            )
+        # As violations() reads it: the motif search and GC count look for upper-case DNA.
+        sequence = sequence.upper().replace("U", "T")
+        other = set(sequence) - set(_BASES)
+        if other:
+            raise ValueError(
+                f"sequence must hold only A, C, G, T (or U), got {''.join(sorted(other))!r}."
             )
         chars = list(sequence)
         for pos, base in self.fixed.items():

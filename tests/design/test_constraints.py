@@ -124,6 +124,13 @@ def test_repair_fixes_real_sequences_at_free_positions():
         assert repaired[-1] == "A"
     with pytest.raises(ValueError, match="length 50"):
         c.repair("ACGT")
+    # Lower case and U are read as violations() reads them (they used to hide the ATGs).
+    short = DesignConstraints(12, forbid_uaug=True)
+    for seq in ("ccatgccatgcc", "CCATGCCAUGCC"):
+        repaired = short.repair(seq, random_state=0)
+        assert short.is_valid(repaired) and set(repaired) <= set("ACGT")
+    with pytest.raises(ValueError, match="only A, C, G, T"):
+        short.repair("CCATGCCANGCC")
 
 
 def test_sampling_fails_clearly_when_nothing_is_valid():
