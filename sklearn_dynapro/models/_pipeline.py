@@ -28,8 +28,8 @@ def make_dynapro_pipeline(
     ----------
     max_len, k, features, library_column, sequence_column, truncate, ambiguous, n_jobs
         Passed to :class:`~sklearn_dynapro.preprocessing.DynaProEncoder`. ``k=None`` takes
-        the token size of a ``pretrained`` language model (possibly in a ``FrozenEstimator``),
-        else 1.
+        the token size of ``pretrained`` weights (a language model, possibly in a
+        ``FrozenEstimator``, a saved backbone file or its dict), else 1.
     **regressor_params
         Passed to :class:`~sklearn_dynapro.DynaProRegressor` (for example
         ``module__n_layers=2``, ``max_epochs=30``, ``random_state=0`` or ``**FAST_CPU_PARAMS``).
@@ -43,9 +43,15 @@ def make_dynapro_pipeline(
     """
     if k is None:
         pretrained = regressor_params.get("pretrained")
-        # FrozenEstimator keeps the language model in ``estimator``.
-        pretrained = getattr(pretrained, "estimator", pretrained)
-        k = getattr(pretrained, "k", 1)
+        if pretrained is None:
+            k = 1
+        else:
+            from ..pretraining._weights import backbone_token_size
+
+            try:
+                k = backbone_token_size(pretrained)
+            except (TypeError, ValueError):
+                k = 1  # weights that cannot be read: fit says why, naming its parameters
     encoder = DynaProEncoder(
         max_len=max_len,
         k=k,

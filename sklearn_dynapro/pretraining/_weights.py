@@ -24,6 +24,7 @@ __all__ = [
     "CHECKPOINT_FORMAT",
     "backbone_digest",
     "backbone_module_params",
+    "backbone_token_size",
     "load_backbone",
     "save_backbone",
 ]
@@ -152,6 +153,29 @@ def load_backbone(pretrained) -> tuple[dict[str, Tensor], dict]:
     if clash:
         raise ValueError(f"pretrained weights do not match their own config: {clash}.")
     return state, {**shapes, **config}
+
+
+def backbone_token_size(pretrained) -> int:
+    """Token size ``k`` that pre-trained weights were trained on.
+
+    Parameters
+    ----------
+    pretrained : UTRLanguageModel, FrozenEstimator, str, os.PathLike or dict
+        Any form :func:`load_backbone` accepts.
+
+    Returns
+    -------
+    k : int
+        The model's ``k``; otherwise the one that gives the weights' vocabulary
+        (``4**k + 3`` token ids); 1 when neither tells.
+    """
+    if isinstance(pretrained, FrozenEstimator):
+        pretrained = pretrained.estimator
+    if isinstance(getattr(pretrained, "k", None), int):
+        return pretrained.k
+    _, config = load_backbone(pretrained)
+    vocab = config.get("vocab_size")
+    return next((k for k in range(1, 7) if 4**k + 3 == vocab), 1)
 
 
 def backbone_digest(pretrained) -> str:

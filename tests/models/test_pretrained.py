@@ -168,6 +168,20 @@ def test_pipeline_takes_k_from_the_language_model(mrl):
     assert make_dynapro_pipeline()[0].k == 1
 
 
+def test_pipeline_takes_k_from_saved_weights(mrl, tmp_path):
+    # A saved k-mer backbone used to give k=1 and a vocabulary clash at fit.
+    X, y = mrl
+    lm3 = UTRLanguageModel(**BACKBONE, k=3, max_epochs=1, random_state=0).fit(X[:100])
+    path = tmp_path / "bb3.pt"
+    lm3.save_backbone(path)
+    for pretrained in (str(path), path, torch.load(path, weights_only=True)):
+        assert make_dynapro_pipeline(pretrained=pretrained)[0].k == 3
+    bare = {name: t.clone() for name, t in lm3.backbone_state_dict_.items()}
+    assert make_dynapro_pipeline(pretrained=bare)[0].k == 3
+    pipe = make_dynapro_pipeline(**TINY, pretrained=str(path)).fit(X[:100], y[:100])
+    assert pipe[0].k == 3 and pipe[-1].module_.vocab_size == 4**3 + 3
+
+
 def test_checkpoints_name_the_weights_by_their_content(mrl, lm, tmp_path):
     X, y = mrl
     weights, ckpt = tmp_path / "backbone.pt", tmp_path / "ckpt"
