@@ -9,10 +9,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import multiprocessing
-import os
 import resource
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -20,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _lifetime import exit_with_parent
 
 import sklearn_dynapro
 from sklearn_dynapro.metrics import pearson_r2_score, spearman_score
@@ -109,24 +108,6 @@ def _call_and_release(fn: Callable, args: tuple, kwargs: dict):
         from joblib.externals.loky import get_reusable_executor
 
         get_reusable_executor().shutdown(wait=True, kill_workers=True)
-
-
-def exit_with_parent() -> None:
-    """End this process as soon as the benchmark that spawned it dies (a worker initializer).
-
-    A pool worker busy with a fit does not notice its parent's death, so a killed benchmark
-    would leave an orphan training on for hours and writing the checkpoint that a rerun of the
-    same fold resumes from: two fits would then share one checkpoint file.
-    """
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        parent.join()  # returns when the parent's end of the spawn pipe closes
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 @contextlib.contextmanager

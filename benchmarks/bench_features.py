@@ -48,7 +48,7 @@ TARGETS = {"jobs2": 1.7, "cached": 50.0}
 
 def _measure(config: str, n: int, queue) -> None:
     """Run one configuration in this (fresh) process and report time and peak memory."""
-    from _harness import exit_with_parent
+    from _lifetime import exit_with_parent  # not _harness, which imports the package
 
     exit_with_parent()  # a killed benchmark must not leave this process folding on
     import pandas as pd

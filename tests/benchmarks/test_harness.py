@@ -34,7 +34,7 @@ POOL = """
 PROCESS = """
     import multiprocessing as mp
 
-    from _harness import exit_with_parent
+    from _lifetime import exit_with_parent
 
 
     def child():
