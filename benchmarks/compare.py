@@ -806,7 +806,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         const="quick",
         dest="preset",
         help="short run of every model and experiment: 600 sequences per data set, 3 folds, "
-        "1 seed, 3 epochs, 100 trees (about 4-6 minutes on 2 idle CPU cores)",
+        "1 seed, 3 epochs, 100 trees (about 7 minutes on 2 idle CPU cores)",
     )
     preset.add_argument(
         "--tiny",
@@ -962,14 +962,18 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     command = " ".join(
         [prog or "python benchmarks/compare.py", *(sys.argv[1:] if argv is None else argv)]
     )
-    header = (
-        f"# DynaPro vs baselines ({args.preset} preset)\n\n"
-        f"`{command}` — {time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, {args.threads} torch threads per run; "
-        f"n per data set = {settings['n'] or 'all'}, folds = {settings['folds']}, "
-        f"seeds = {seeds}, epochs = {settings['epochs'] or 'model default'}, "
-        f"RF trees = {settings['trees']}."
-    )
+
+    def header(rows: pd.DataFrame) -> str:
+        # The report covers every fold kept in OUT/runs, which may come from several calls.
+        reported = sorted(int(s) for s in rows["seed"].unique())
+        return (
+            f"# DynaPro vs baselines ({args.preset} preset)\n\n"
+            f"Last call: `{command}` — {time.strftime('%Y-%m-%d %H:%M')}, "
+            f"{platform.machine()}, {os.cpu_count()} CPUs, {args.threads} torch threads per "
+            f"run; n per data set = {settings['n'] or 'all'}, folds = {settings['folds']}, "
+            f"seeds reported = {reported}, epochs = {settings['epochs'] or 'model default'}, "
+            f"RF trees = {settings['trees']}."
+        )
 
     start = time.perf_counter()
     with tqdm(total=len(runs) * len(experiments) * len(models), desc="compare", unit="run") as bar:
@@ -1016,7 +1020,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"No folds to report: --folds-to-run {args.folds_to_run} selects none.")
         return 0
     _write_csv(rows, csv)
-    text = write_report(rows, load_runs(out, "predictions"), out, header)
+    text = write_report(rows, load_runs(out, "predictions"), out, header(rows))
     print(text)
     print(f"Finished in {time.perf_counter() - start:.0f} s; results in {str(out)!r}")
     return 0

@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--n-jobs", type=int, default=None, help="folding processes")
     parser.add_argument(
-        "--out", default=None, help="best parameters (default: results/best_params_<data>.json)"
+        "--out",
+        default=None,
+        help="best parameters (default: benchmarks/results/best_params_<data>.json)",
     )
     parser.add_argument("--quiet", action="store_true", help="no per-trial log or progress bar")
     return parser
