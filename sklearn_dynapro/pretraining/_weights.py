@@ -173,9 +173,11 @@ def backbone_token_size(pretrained) -> int:
         pretrained = pretrained.estimator
     if isinstance(getattr(pretrained, "k", None), int):
         return pretrained.k
+    from ..preprocessing import vocabulary_size
+
     _, config = load_backbone(pretrained)
     vocab = config.get("vocab_size")
-    return next((k for k in range(1, 7) if 4**k + 3 == vocab), 1)
+    return next((k for k in range(1, 7) if vocabulary_size(k) == vocab), 1)
 
 
 def backbone_digest(pretrained) -> str:
