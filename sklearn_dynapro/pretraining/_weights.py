@@ -20,6 +20,8 @@ import torch
 from sklearn.frozen import FrozenEstimator
 from torch import Tensor
 
+from ..preprocessing import vocabulary_size
+
 __all__ = [
     "CHECKPOINT_FORMAT",
     "backbone_digest",
@@ -173,8 +175,6 @@ def backbone_token_size(pretrained) -> int:
         pretrained = pretrained.estimator
     if isinstance(getattr(pretrained, "k", None), int):
         return pretrained.k
-    from ..preprocessing import vocabulary_size
-
     _, config = load_backbone(pretrained)
     vocab = config.get("vocab_size")
     return next((k for k in range(1, 7) if vocabulary_size(k) == vocab), 1)
