@@ -202,7 +202,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
+    from .tuning import make_storage
+
     out = _output_path(args.out, "--out")
+    # Opened first: a storage that cannot be opened is reported before the data is read.
+    storage = make_storage(args.storage)
     X, y = _read(args.data, args, target=args.target)
     _check_column(X, args.library_col, "--library-col", args.data)
     _check_column(X, args.group_col, "--group-col", args.data)
@@ -228,7 +232,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         n_trials=args.n_trials,
         max_trials=args.max_trials,
         timeout=args.timeout,
-        storage=args.storage,
+        storage=storage,
         study_name=args.study_name,
         seed=args.seed,
         cv_seed=args.cv_seed,

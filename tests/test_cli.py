@@ -286,3 +286,7 @@ def test_tune_with_a_storage_that_cannot_be_opened_exits_2(data_dir, tmp_path, c
     assert main([*argv, "--out", str(tmp_path / "best.json")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("dynapro: error: ") and "could not be opened" in err
+    # The storage is opened before the data is read (which may take a while).
+    argv[argv.index("--data") + 1] = str(tmp_path / "nope.csv")
+    assert main([*argv, "--out", str(tmp_path / "best.json")]) == 2
+    assert "could not be opened" in capsys.readouterr().err
