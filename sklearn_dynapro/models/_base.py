@@ -424,7 +424,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
         fit puts it back, so the fitted model stays as it was.
         """
         known = fitted.get("module_data_params_")
-        if not (self.warm_start and fitted.get("initialized_") and known is not None):
+        if known is None:
             return
         changed = {k: (known.get(k), v) for k, v in sizes.items() if known.get(k) != v}
         if changed:
@@ -485,8 +485,11 @@ class SequenceNetRegressor(NeuralNetRegressor):
             warnings.warn("amp=True needs a CUDA device; training in float32.", stacklevel=2)
         y2 = y_arr.reshape(n, -1)
         fitted = dict(vars(self))
+        # A warm start goes on from the weights and history in memory; a cold fit starts again.
+        goes_on = bool(self.warm_start and fitted.get("initialized_"))
         sizes = {**self._data_module_params(data), "n_outputs": y2.shape[1]}
-        self._refuse_warm_start_on_other_sizes(fitted, sizes)
+        if goes_on:
+            self._refuse_warm_start_on_other_sizes(fitted, sizes)
         self.y_ndim_ = y_arr.ndim
         self.n_outputs_ = y2.shape[1]
         self.y_mean_ = y2.mean(axis=0)
@@ -508,8 +511,6 @@ class SequenceNetRegressor(NeuralNetRegressor):
         # skorch's fit trains through self.partial_fit; the flag routes that call past the
         # public partial_fit's checks (ends in "_" so skorch does not take it as a parameter).
         self._fitting_ = True
-        # A warm start goes on from the weights and history in memory; a cold fit starts again.
-        goes_on = self.warm_start and getattr(self, "initialized_", False)
         try:
             with _private_rng():
                 torch.manual_seed(self._training_seed() if goes_on else self.seed_)
