@@ -233,7 +233,7 @@ class DynaProNet(nn.Module):
         Parameters
         ----------
         tokens : LongTensor of shape (batch, length)
-            Left-padded token ids (0 = padding).
+            Left-padded token ids (0 = padding). Zero columns are read as one padding column.
 
         Returns
         -------
@@ -248,7 +248,14 @@ class DynaProNet(nn.Module):
     def _encode(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
         """:meth:`encode` on tokens already checked."""
         tokens = tokens.long()
+        if tokens.shape[1] == 0:
+            # No columns is padding only, and any width of padding gives the same output.
+            tokens = tokens.new_zeros((len(tokens), 1))
         mask = padding_mask(tokens)
+        if not len(tokens):
+            # Attention cannot reshape an empty batch; its representation is empty too.
+            self.aux_loss = torch.zeros(())
+            return self.norm.weight.new_zeros((0, tokens.shape[1], self.d_model)), mask
         if self.backbone is not None:
             x = zero_padding(self.backbone_proj(self.backbone(tokens, mask)), mask)
         else:

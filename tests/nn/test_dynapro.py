@@ -199,6 +199,23 @@ def test_sequences_shorter_than_three_give_finite_output(frame_pooling, make_tok
     assert all(p.grad is None or torch.isfinite(p.grad).all() for p in net.parameters())
 
 
+@pytest.mark.parametrize(
+    "extra", [{}, {"backbone": True, **SMALL_BACKBONE}], ids=["plain", "backbone"]
+)
+def test_empty_batches_and_zero_width_tokens(extra):
+    net = _randomise_norms(_net(n_features=2, **extra)).eval()
+    with torch.no_grad():
+        # No columns is padding only, so it matches any width of padding.
+        padding_only = net(torch.zeros((3, 4), dtype=torch.long), torch.ones(3, 2))
+        no_columns = net(torch.zeros((3, 0), dtype=torch.long), torch.ones(3, 2))
+        torch.testing.assert_close(no_columns, padding_only)
+        for width in (0, 5):
+            tokens = torch.zeros((0, width), dtype=torch.long)
+            assert net(tokens, torch.ones(0, 2)).shape == (0, 1)
+            hidden, mask = net.encode(tokens)
+            assert hidden.shape == (0, max(width, 1), 16) and mask.shape == (0, max(width, 1))
+
+
 def test_backbone_replaces_the_embedding_with_a_stable_prefix(make_tokens):
     net = _net(backbone=True, **SMALL_BACKBONE)
     assert net.embedding is None
