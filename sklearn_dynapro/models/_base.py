@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 from skorch import NeuralNetRegressor
-from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from skorch.callbacks import EarlyStopping, LRScheduler, PrintLog, ProgressBar
 from skorch.dataset import ValidSplit
 
 from .._validation import check_target, format_rows
@@ -135,7 +135,9 @@ class SequenceNetRegressor(NeuralNetRegressor):
         if needed and holds one file per fit, ``checkpoint-<fingerprint>.pt``, named by the
         estimator class, its parameters and the training data: the clones that
         cross-validation or a grid search fit (in parallel or not) each keep their own, and
-        rerunning the search resumes every one of them.
+        rerunning the search resumes every one of them. Only a fit from scratch writes and
+        resumes checkpoints: ``partial_fit`` and a warm-start ``fit`` that goes on from the
+        model in memory do neither.
     resume : {"auto", True, False}, default="auto"
         What ``fit`` does with checkpoints in ``checkpoint_dir``. ``"auto"``: resume from
         the checkpoint of this fit (same estimator class, same parameters, same data: same
@@ -381,11 +383,21 @@ class SequenceNetRegressor(NeuralNetRegressor):
         if self.lr_schedule is not None:
             callbacks.append(("lr_schedule", self._make_scheduler()))
         if getattr(self, "checkpoint_dir", None) is not None:
-            # After early stopping and the scheduler, so it saves their updated state.
+            # initialize_callbacks moves it after the user's callbacks too.
             callbacks.append(("epoch_checkpoint", EpochCheckpoint(self.checkpoint_dir)))
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        # skorch runs the default callbacks before the user's, then PrintLog. The checkpoint
+        # goes after every callback but PrintLog, so it saves the state (a user scheduler,
+        # scores in the history) that each of them updated at the end of the epoch.
+        last = [item for item in self.callbacks_ if isinstance(item[1], EpochCheckpoint | PrintLog)]
+        last.sort(key=lambda item: isinstance(item[1], PrintLog))
+        self.callbacks_ = [item for item in self.callbacks_ if item not in last] + last
+        return self
 
     def _make_scheduler(self) -> LRScheduler:
         # The number of steps is set before each training call by _size_schedule.
@@ -503,7 +515,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
             self.seed_ = secrets.randbelow(2**31)  # fresh entropy; leaves numpy's state alone
         else:
             self.seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
-        state = self._checkpoint_to_resume(data, y_arr)
+        state = None if goes_on else self._checkpoint_to_resume(data, y_arr)
         self.resumed_from_epoch_ = 0 if state is None else int(state["epoch"])
         if state is not None:
             self.seed_ = state["seed"]  # the split and initialisation of the first run
@@ -511,6 +523,8 @@ class SequenceNetRegressor(NeuralNetRegressor):
         # skorch's fit trains through self.partial_fit; the flag routes that call past the
         # public partial_fit's checks (ends in "_" so skorch does not take it as a parameter).
         self._fitting_ = True
+        # A checkpoint holds one fit from scratch: training that goes on writes none.
+        self._checkpointing_ = self.checkpoint_dir is not None and not goes_on
         try:
             with _private_rng():
                 torch.manual_seed(self._training_seed() if goes_on else self.seed_)
@@ -518,6 +532,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
         finally:
             vars(self).pop("_resume_state_", None)
             vars(self).pop("_fitting_", None)
+            vars(self).pop("_checkpointing_", None)
         return self
 
     def _checkpoint_to_resume(self, data, y: np.ndarray) -> dict | None:
@@ -526,8 +541,8 @@ class SequenceNetRegressor(NeuralNetRegressor):
             return None
         fit_fingerprint = fingerprint(self, data, y)
         self._checkpoint_fingerprint_ = fit_fingerprint
-        if self.resume is False or (self.warm_start and self.initialized_):
-            return None  # warm_start goes on from the weights in memory instead
+        if self.resume is False:
+            return None
         path = checkpoint_path(self.checkpoint_dir, fit_fingerprint)
         try:
             state = load_checkpoint(path)

@@ -315,6 +315,16 @@ def load_checkpoint(path: str | os.PathLike) -> dict | None:
 
 
 # ---------------------------------------------------------------------------- callback
+def _checkpointing(net) -> bool:
+    """Whether ``net`` is in a fit from scratch, the only training a checkpoint holds.
+
+    ``partial_fit`` and a warm-start ``fit`` go on from a model in memory, which the file
+    named by the fit's settings and data does not describe: writing them there would hand
+    a later fit from scratch a model trained on other data.
+    """
+    return bool(vars(net).get("_checkpointing_"))
+
+
 class EpochCheckpoint(Checkpoint):
     """Save the whole training state at the end of every epoch, atomically.
 
@@ -354,10 +364,13 @@ class EpochCheckpoint(Checkpoint):
 
     def save_model(self, net) -> None:
         """Write the state after an epoch (skorch calls this from ``on_epoch_end``)."""
-        self._write(net, finished=False)
+        if _checkpointing(net):
+            self._write(net, finished=False)
 
     def on_train_end(self, net, X=None, y=None, **kwargs) -> None:
         """Mark the checkpoint finished, or warn that training was interrupted."""
+        if not _checkpointing(net):
+            return
         n_epochs = len(net.history)
         stopped = any(
             isinstance(cb, EarlyStopping) and cb.patience and cb.misses_ >= cb.patience

@@ -16,7 +16,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import KFold, cross_validate
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 
 from sklearn_dynapro import DynaProRegressor, make_dynapro_pipeline
 from sklearn_dynapro.baselines import (
@@ -71,6 +71,13 @@ class InterruptAtEpoch(Callback):
             raise KeyboardInterrupt
 
 
+class RecordLearningRate(Callback):
+    """Write the learning rate of the epoch just ended into the history."""
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("lr_now", net.optimizer_.param_groups[0]["lr"])
+
+
 def losses(pipeline):
     return [(row["train_loss"], row["valid_loss"]) for row in pipeline[-1].history]
 
@@ -109,6 +116,58 @@ def test_interrupted_fit_resumes_to_the_uninterrupted_model(mrl, uninterrupted, 
     assert losses(resumed) == losses(full)
     np.testing.assert_allclose(resumed.predict(X[:60]), full.predict(X[:60]), rtol=0, atol=1e-6)
     assert load_checkpoint(tmp_path)["finished"] is True
+
+
+def test_resumed_fit_keeps_what_the_users_callbacks_did(mrl, tmp_path):
+    # The checkpoint is written after every callback (a user's scheduler and scorer too),
+    # or it would keep their state and history entries one epoch out of date.
+    X, y = mrl
+    params = {**TINY, "lr_schedule": None, "valid_fraction": 0.0}
+
+    def callbacks():
+        return [
+            ("halve", LRScheduler(torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.5)),
+            ("lr_now", RecordLearningRate()),
+        ]
+
+    full = make_dynapro_pipeline(**params, callbacks=callbacks()).fit(X, y)
+    names = [name for name, _ in full[-1].callbacks_]
+    assert "epoch_checkpoint" not in names
+    stop = [*callbacks(), ("stop", InterruptAtEpoch(3))]
+    with pytest.warns(UserWarning, match="interrupted in epoch 3"):
+        make_dynapro_pipeline(**params, checkpoint_dir=tmp_path, callbacks=stop).fit(X, y)
+    resumed = make_dynapro_pipeline(**params, checkpoint_dir=tmp_path, callbacks=callbacks())
+    resumed.fit(X, y)
+    names = [name for name, _ in resumed[-1].callbacks_]
+    assert names[-2:] == ["epoch_checkpoint", "print_log"]
+    assert resumed[-1].resumed_from_epoch_ == 2
+    history, expected = resumed[-1].history, full[-1].history
+    assert history[:, "lr_now"] == expected[:, "lr_now"] == [1.5e-3, 7.5e-4, 3.75e-4, 1.875e-4]
+    assert history[:, "train_loss"] == expected[:, "train_loss"]
+    np.testing.assert_array_equal(resumed.predict(X[:60]), full.predict(X[:60]))
+
+
+def test_training_that_goes_on_leaves_the_checkpoints_alone(mrl, tmp_path):
+    # A checkpoint is the fit from scratch that its name describes. partial_fit and a
+    # warm-start fit go on from the model in memory: had they written there, a later fit
+    # from scratch would "resume" a model trained on other data.
+    X, y = mrl
+    params = {**TINY, "max_epochs": 2, "checkpoint_dir": tmp_path}
+    first = make_dynapro_pipeline(**params).fit(X[:120], y[:120])
+    (path,) = tmp_path.iterdir()
+    written = path.read_bytes()
+
+    Xt = first[:-1].transform(X[120:])
+    first[-1].partial_fit(Xt, y[120:])
+    first[-1].set_params(warm_start=True).fit(Xt, y[120:])
+    first[-1].set_params(checkpoint_dir=None).fit(Xt, y[120:])
+    assert len(first[-1].history) == 8
+    assert list(tmp_path.iterdir()) == [path] and path.read_bytes() == written
+
+    again = make_dynapro_pipeline(**params).fit(X[:120], y[:120])
+    assert again[-1].resumed_from_epoch_ == 2 and len(again[-1].history) == 2
+    fresh = make_dynapro_pipeline(**params).fit(X[120:], y[120:])
+    assert fresh[-1].resumed_from_epoch_ == 0
 
 
 def test_mttrans_resumes_its_library_batch_order(tmp_path):
@@ -236,7 +295,7 @@ CHILD = """
 import time
 
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 
 from sklearn_dynapro import make_dynapro_pipeline
 from sklearn_dynapro.datasets import load_mpra_random50
