@@ -419,8 +419,15 @@ def check_library_labels(labels: pd.Series) -> np.ndarray:
     Raises
     ------
     ValueError
-        If any label is None/NaN (the rows are named).
+        If any label is None/NaN (the rows are named), or if ``labels`` is a DataFrame: the
+        library column's name is given to several columns.
     """
+    if isinstance(labels, pd.DataFrame):
+        # X[name] with a duplicated name; read as labels it would give wrong one-hots.
+        raise ValueError(
+            f"library_column must name a single column, got {labels.columns[0]!r}, which "
+            f"names {labels.shape[1]} columns of the DataFrame."
+        )
     missing = labels.isna().to_numpy()
     if missing.any():
         raise ValueError(

@@ -48,6 +48,9 @@ def test_library_labels(frame):
     missing.loc[3, "library"] = None
     with pytest.raises(ValueError, match=r"must not be missing, got None/NaN at row \[3\]"):
         SequenceLibraryEncoder(ambiguous="mask").fit(missing)
+    twice = pd.concat([frame, frame[["library"]]], axis=1)
+    with pytest.raises(ValueError, match="'library', which names 2 columns"):
+        enc.transform(twice)
 
 
 def test_one_implicit_library_without_a_column(frame):

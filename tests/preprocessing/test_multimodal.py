@@ -95,6 +95,13 @@ def test_library_errors(mixed):
     bad.loc[5, "library"] = "other"
     with pytest.raises(ValueError, match=r"got 'other' at row \[5\]"):
         enc.transform(bad)
+    # A duplicated name selects two columns, which read as labels gave wrong one-hots.
+    twice = pd.concat([mixed, mixed[["library"]]], axis=1)
+    match = "library_column must name a single column, got 'library', which names 2 columns"
+    with pytest.raises(ValueError, match=match):
+        DynaProEncoder(library_column="library", features=None).fit(twice)
+    with pytest.raises(ValueError, match=match):
+        enc.transform(twice)
 
 
 def test_sequence_errors_name_the_row(mixed):
