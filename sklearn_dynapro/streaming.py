@@ -10,7 +10,9 @@ as a whole either; :func:`predict_file` streams a CSV, TSV or FASTA file and wri
 predictions to CSV as they come.
 
 Errors and warnings about rows (invalid sequences, unknown library labels, ...) name the row
-of the whole input, not the row within its chunk.
+of the whole input, not the row within its chunk. (Under a joblib backend that runs tasks in
+threads, such as ``"threading"``, warnings are issued as they arise and name the row within
+the chunk: catching them there would race with the other threads.)
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import gzip
 import itertools
 import os
 import re
+import threading
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -83,30 +86,22 @@ def _call(estimator, method: str, chunk, start: int, source: str | None):
         raise shifted from exc
 
 
-def _predict_chunk(
-    estimator, chunk, start: int, method: str, source: str | None, registry: dict | None
-):
+def _predict_chunk(estimator, chunk, start: int, method: str, source: str | None, catch: bool):
     """Call ``estimator.<method>`` on one chunk; rows in errors count from the start of X.
 
-    With a ``registry`` (in-process runs only: catching warnings is not thread-safe, and
-    worker processes do not pass warnings on), warnings are renumbered too.
+    Returns the output and, when ``catch``, the warnings it raised, as ``(text, category,
+    filename, lineno)`` with rows of the whole input, for the caller to issue: a worker
+    process's warnings would otherwise go to its own stderr. Catching swaps the warnings
+    module's global state, so it is done only by the calling thread or in a worker
+    process's main thread, never in a thread that runs beside others.
     """
-    if registry is None:
-        out = _call(estimator, method, chunk, start, source)
-    else:
-        # Recorded as the active filters let them through, then re-issued.
+    caught: list = []
+    if catch or threading.current_thread() is threading.main_thread():
+        # Recorded as the active filters let them through.
         with warnings.catch_warnings(record=True) as caught:
             out = _call(estimator, method, chunk, start, source)
-        for w in caught:
-            # At the original location; one registry per call shows each text once.
-            warnings.warn_explicit(
-                _shift_rows(str(w.message), start),
-                w.category,
-                w.filename,
-                w.lineno,
-                registry=registry,
-                source=w.source,
-            )
+    else:
+        out = _call(estimator, method, chunk, start, source)
     if _n_rows(out) != _n_rows(chunk):
         raise ValueError(
             f"{type(estimator).__name__}.{method} must return one row per input row, got "
@@ -116,7 +111,14 @@ def _predict_chunk(
         chunk, pd.DataFrame | pd.Series
     ):
         out.index = pd.RangeIndex(start, start + _n_rows(out))
-    return out
+    found = [(_shift_rows(str(w.message), start), w.category, w.filename, w.lineno) for w in caught]
+    return out, found
+
+
+def _reissue(found: list, registry: dict) -> None:
+    """Issue a chunk's recorded warnings at their original location, each text once."""
+    for text, category, filename, lineno in found:
+        warnings.warn_explicit(text, category, filename, lineno, registry=registry)
 
 
 # ---------------------------------------------------------------------------- chunks
@@ -179,6 +181,9 @@ def _chunks_of(X, chunk_size: int) -> tuple[Iterator[tuple[int, object]], int | 
         n = _n_rows(X)
         if n == 0:
             raise ValueError(_EMPTY)
+        if isinstance(X, Sequence) and isinstance(X[0], pd.DataFrame):
+            # A list of DataFrame chunks: rows are theirs, not the list's items.
+            return _stream_chunks(X, chunk_size), None
         return _sized_chunks(X, chunk_size), n
     if not isinstance(X, Iterable):
         raise TypeError(
@@ -205,7 +210,8 @@ def _run(
         n_workers = effective_n_jobs(n_jobs)
         if n_workers == 1:
             for start, chunk in chunks:
-                out = _predict_chunk(estimator, chunk, start, method, source, registry)
+                out, found = _predict_chunk(estimator, chunk, start, method, source, True)
+                _reissue(found, registry)
                 bar.update(_n_rows(out))
                 yield start, chunk, out
             return
@@ -214,10 +220,11 @@ def _run(
         with Parallel(n_jobs=n_jobs) as parallel:
             while block := list(itertools.islice(chunks, 2 * n_workers)):
                 outputs = parallel(
-                    delayed(_predict_chunk)(estimator, chunk, start, method, source, None)
+                    delayed(_predict_chunk)(estimator, chunk, start, method, source, False)
                     for start, chunk in block
                 )
-                for (start, chunk), out in zip(block, outputs, strict=True):
+                for (start, chunk), (out, found) in zip(block, outputs, strict=True):
+                    _reissue(found, registry)
                     bar.update(_n_rows(out))
                     yield start, chunk, out
 
@@ -481,9 +488,10 @@ def predict_file(
     source = Path(os.fspath(path)).expanduser()
     target = None if out is None else _writable(out)
 
+    chunks = _stream_chunks(frames, chunk_size)
     results = _run(
         estimator,
-        _stream_chunks(frames, chunk_size),
+        chunks,
         method="predict",
         n_jobs=n_jobs,
         progress=progress,
@@ -491,16 +499,21 @@ def predict_file(
         source=str(source),
     )
     tables = (_prediction_table(chunk["id"], y) for _, chunk, y in results)
-    if target is None:
-        return pd.concat(list(tables), ignore_index=True)
-
-    partial = target.with_name(target.name + ".part")
-    opener = gzip.open if target.name.lower().endswith(".gz") else open
     try:
-        with opener(partial, "wt", encoding="utf-8", newline="") as handle:
-            for k, table in enumerate(tables):
-                table.to_csv(handle, header=k == 0, index=False)
-        os.replace(partial, target)
+        if target is None:
+            return pd.concat(list(tables), ignore_index=True)
+        partial = target.with_name(target.name + ".part")
+        opener = gzip.open if target.name.lower().endswith(".gz") else open
+        try:
+            with opener(partial, "wt", encoding="utf-8", newline="") as handle:
+                for k, table in enumerate(tables):
+                    table.to_csv(handle, header=k == 0, index=False)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+        return target
     finally:
-        partial.unlink(missing_ok=True)
-    return target
+        # After an error the traceback keeps the suspended readers, and with them the input
+        # file (and the workers) open: close them now.
+        for generator in (tables, results, chunks, frames):
+            generator.close()

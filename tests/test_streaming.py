@@ -1,7 +1,9 @@
 """predict_chunked, iter_predictions and predict_file: same predictions, bounded memory."""
 
 import gzip
+import os
 import tracemalloc
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -167,6 +169,10 @@ def test_dataframe_with_library_column(dynapro, two_libraries):
     # DataFrame chunks from a generator are split to chunk_size (49 = 7 chunks of 7).
     frames = (X.iloc[s : s + 49] for s in range(0, len(X), 49))
     np.testing.assert_array_equal(predict_chunked(dynapro, frames, chunk_size=7), by_chunk)
+    # So are those of a list or a tuple (they were taken for rows and refused).
+    frames = [X.iloc[s : s + 49] for s in range(0, len(X), 49)]
+    np.testing.assert_array_equal(predict_chunked(dynapro, frames, chunk_size=7), by_chunk)
+    np.testing.assert_array_equal(predict_chunked(dynapro, tuple(frames), chunk_size=7), by_chunk)
 
 
 def test_file_streaming_keeps_ids(dynapro, two_libraries, tmp_path):
@@ -237,6 +243,39 @@ def test_bad_record_in_file_names_file_and_record(trees, mrl, tmp_path):
     assert not list(tmp_path.glob("pred.csv*"))  # no partial output
 
 
+class FailsFromRow(BaseEstimator):
+    """Predicts zeros, and fails on a chunk that starts at row ``row`` or later."""
+
+    def __init__(self, row=10):
+        self.row = row
+
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+
+    def predict(self, X):
+        if X.index[0] >= self.row:
+            raise RuntimeError("the model failed")
+        return np.zeros(len(X))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="lists open files via /proc")
+def test_failed_file_prediction_closes_the_input(mrl, tmp_path):
+    path = tmp_path / "utrs.csv"
+    pd.DataFrame({"sequence": mrl[0][:30]}).to_csv(path, index=False)
+
+    def open_here():
+        fds = [os.path.join("/proc/self/fd", fd) for fd in os.listdir("/proc/self/fd")]
+        return [fd for fd in fds if os.path.exists(fd) and str(tmp_path) in os.readlink(fd)]
+
+    for out in (None, tmp_path / "pred.csv"):
+        with pytest.raises(RuntimeError, match="the model failed") as info:
+            predict_file(FailsFromRow().fit(None), path, out=out, chunk_size=10)
+        # The traceback is still alive (as in a notebook after an error): nothing is open.
+        assert info.value.__traceback__ is not None and open_here() == []
+    assert not list(tmp_path.glob("pred.csv*"))
+
+
 def test_file_without_ids_numbers_the_records(trees, mrl, tmp_path):
     X = mrl[0][:25]
     path = tmp_path / "utrs.csv"
@@ -253,6 +292,14 @@ def test_ambiguous_warning_names_the_global_row(trees, mrl):
     X[17] = X[17][:-1] + "N"
     with pytest.warns(UserWarning, match=r"at row \[17\] are read as N"):
         predict_chunked(trees, X, chunk_size=10)
+    # Worker processes record their warnings and the caller issues them, renumbered (they
+    # went to the workers' stderr before, naming row 7 of the chunk).
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with parallel_config(backend="loky"):
+            predict_chunked(trees, X, chunk_size=10, n_jobs=2)
+    texts = [str(w.message) for w in caught if "read as N" in str(w.message)]
+    assert texts == ["Ambiguous bases (N or IUPAC codes) at row [17] are read as N."]
 
 
 def test_invalid_arguments(trees, mrl):
