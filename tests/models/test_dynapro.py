@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.utils.estimator_checks import (
@@ -200,6 +201,24 @@ def test_random_state_repeatable_and_global_state_untouched(mrl):
     assert not np.allclose(a, c)
     assert torch.equal(torch_state, torch.get_rng_state())
     np.testing.assert_array_equal(np_state, np.random.get_state()[1])  # noqa: NPY002
+
+
+def test_partial_fit_needs_a_fitted_network_and_its_inputs(mrl):
+    # sklearn's partial_fit check expects a first call to build the model; here partial_fit
+    # trains a fitted network further, so an unfitted one is refused (an expected failure
+    # in tests/test_conformance.py), as are inputs of another layout.
+    X, y = mrl
+    X, y = X[:60], y[:60]
+    pipe = make_dynapro_pipeline(**TINY)
+    with pytest.raises(NotFittedError, match="not initialized yet"):
+        pipe[-1].partial_fit(pipe[0].fit_transform(X), y)
+    pipe.fit(X, y)
+    encoded = pipe[0].transform(X)
+    with pytest.raises(ValueError, match=r"X has 0 features columns .* fitted with \d+"):
+        pipe[-1].partial_fit({"tokens": encoded["tokens"]}, y)
+    fewer = {**encoded, "features": encoded["features"][:, :3]}
+    with pytest.raises(ValueError, match=r"X has 3 features columns"):
+        pipe[-1].partial_fit(fewer, y)
 
 
 def test_load_balancing_follows_its_weight(mrl):
