@@ -273,7 +273,11 @@ def test_fitted_pipelines_predict(pipelines, X):
 def test_fitted_neural_pipelines_predict_long_input(pipelines, X):
     # Their encoders refuse sequences over the fitted length before any folding.
     for name in ("dynapro", "optimus", "framepool", "mttrans"):
-        outcome(pipelines[name].predict, X)
+        result, error = outcome(pipelines[name].predict, X)
+        if error is None:
+            assert result.shape == (len(X),) and np.isfinite(result).all()
+            column = X.iloc[:, 0] if isinstance(X, pd.DataFrame) else X
+            assert all(len(seq) <= 50 for seq in np.asarray(column, dtype=object).ravel())
 
 
 @pytest.fixture(scope="module")
@@ -330,7 +334,23 @@ def test_malformed_targets(fit_data, name, target):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         # Well-formed random targets reach training: one epoch of a tiny network.
-        outcome(PIPELINES[name]().fit, X, target)
+        _, error = outcome(PIPELINES[name]().fit, X, target)
+    if not _well_formed(target, len(X)):
+        assert error is not None, f"{name} trained on the malformed target {target!r}"
+
+
+def _well_formed(target, n: int) -> bool:
+    """Whether ``target`` is n finite reals, in one column or several (the oracle).
+
+    The converse does not hold: a baseline may still refuse a well-formed target, such as
+    scikit-learn's forests refusing values beyond float32.
+    """
+    try:
+        arr = np.asarray(target, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    shape_ok = arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] > 0)
+    return shape_ok and len(arr) == n and bool(np.isfinite(arr).all())
 
 
 # ------------------------------------------------------------------------ the loader

@@ -64,8 +64,10 @@ def test_extra_5prime_padding_does_not_change_the_output(extra, make_tokens, add
         # the per-position representation, which is what trimming relies on.
         hidden, _ = net.encode(tokens)
         hidden_padded, mask = net.encode(add_padding(tokens, 9))
+        untrimmed = net.head(net.pooling(hidden_padded, mask), features, library)
     assert out.shape == (4, 1)
     torch.testing.assert_close(padded, out)
+    torch.testing.assert_close(untrimmed, out)
     torch.testing.assert_close(hidden_padded[:, 9:], hidden)
     assert torch.all(hidden_padded[mask] == 0)
 

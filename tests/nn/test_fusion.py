@@ -14,6 +14,14 @@ def test_gate_has_shape_b_l_d_and_values_strictly_between_0_and_1():
     assert g.shape == (2, 5, 8)
     assert torch.all(g > 0) and torch.all(g < 1)
     torch.testing.assert_close(fusion(a, c), g * a + (1 - g) * c)
+    # Per position and channel: it varies along both, and a change at one position moves
+    # the gate there only (a gate pooled over the sequence or shared by channels would not).
+    assert g.std(dim=1).min() > 0 and g.std(dim=2).min() > 0
+    a2 = a.clone()
+    a2[:, 3] += 1.0
+    moved = (fusion.weights(a2, c) - g).abs().amax(dim=-1)
+    assert torch.all(moved[:, 3] > 0)
+    assert torch.all(moved[:, [0, 1, 2, 4]] == 0)
 
 
 def test_gate_inside_a_layer_is_per_position_and_channel():
