@@ -165,6 +165,7 @@ _TABLE_INPUT_CHECKS = (
     "check_estimators_fit_returns_self",
     "check_estimators_nan_inf",
     "check_estimators_overwrite_params",
+    "check_estimators_partial_fit_n_features",
     "check_estimators_pickle",
     "check_f_contiguous_array_estimator",
     "check_fit2d_1feature",
@@ -205,9 +206,6 @@ def expected_failed_checks(estimator) -> dict[str, str]:
         # NeuralNet keeps a private set `_params_to_validate` that sklearn lists as a
         # parameter; the check overwrites it with a float.
         "check_set_params": "skorch's _params_to_validate is seen as a parameter",
-        # partial_fit trains a fitted network further (checked and scaled like fit, see
-        # test_partial_fit_checks_y); the check calls it first on an unfitted one.
-        "check_estimators_partial_fit_n_features": "partial_fit needs a fitted network",
     }
 
 
@@ -220,8 +218,6 @@ _EXPECTED_ERRORS = {
     "check_no_attributes_set_in_init": r"during init\. Found attributes \['history_', "
     r"'initialized_'",
     "check_set_params": r"'float' object has no attribute 'add'",
-    "check_estimators_partial_fit_n_features": r"NotInitializedError: This \w+ instance is "
-    r"not initialized yet",
 }
 
 

@@ -156,9 +156,18 @@ class FramePoolRegressor(SequenceNetRegressor):
         )
         self.library_scaling = library_scaling
 
+    def _check_fit_inputs(self, X) -> dict[str, np.ndarray]:
+        return self._library_input(X, self.library_scaling)
+
     def _check_inputs(self, X) -> dict[str, np.ndarray]:
+        # A fitted model keeps the layout it was fitted with, whatever set_params says since.
+        fitted = vars(self).get("n_libraries_")
+        return self._library_input(X, self.library_scaling if fitted is None else fitted > 0)
+
+    @staticmethod
+    def _library_input(X, scaled: bool) -> dict[str, np.ndarray]:
         data = check_onehot_dict(X, hint=_HINT)
-        if not self.library_scaling:
+        if not scaled:
             data.pop("library", None)
         elif "library" not in data:
             raise ValueError(
@@ -168,7 +177,7 @@ class FramePoolRegressor(SequenceNetRegressor):
         return data
 
     def _data_module_params(self, data: dict[str, np.ndarray]) -> dict:
-        self.n_libraries_ = int(data["library"].max()) + 1 if self.library_scaling else 0
+        self.n_libraries_ = int(data["library"].max()) + 1 if "library" in data else 0
         return {"n_libraries": self.n_libraries_}
 
     def _check_against_fit(self, data: dict[str, np.ndarray]) -> None:

@@ -200,11 +200,21 @@ class MTtransRegressor(SequenceNetRegressor):
             **kwargs,
         )
 
-    def _check_inputs(self, X) -> dict[str, np.ndarray]:
+    def _check_fit_inputs(self, X) -> dict[str, np.ndarray]:
         data = check_onehot_dict(X, hint=_HINT)
-        if "library" not in data:
+        if "library" not in data:  # one implicit library
             data["library"] = np.zeros(data["length"].shape[0], dtype=np.int64)
         return data
+
+    def _check_inputs(self, X) -> dict[str, np.ndarray]:
+        n_libraries = vars(self).get("n_libraries_", 1)
+        if n_libraries > 1 and isinstance(X, dict) and "library" not in X:
+            # Filling in library 0 would send every row to the first library's tower.
+            raise ValueError(
+                f"X must hold a 'library' array: the model was fitted on {n_libraries} "
+                f"libraries, got keys {sorted(X)}; set library_column in make_mttrans_pipeline()."
+            )
+        return self._check_fit_inputs(X)
 
     def _data_module_params(self, data: dict[str, np.ndarray]) -> dict:
         self.n_libraries_ = int(data["library"].max()) + 1

@@ -283,6 +283,10 @@ class SequenceNetRegressor(NeuralNetRegressor):
         check_finite_rows("X", arr)
         return arr
 
+    def _check_fit_inputs(self, X):
+        """:meth:`_check_inputs` for a fit from scratch, which a fitted model does not constrain."""
+        return self._check_inputs(X)
+
     def _data_module_params(self, data) -> dict:
         """Module arguments that follow from the training data (besides ``n_outputs``)."""
         return {}
@@ -324,6 +328,33 @@ class SequenceNetRegressor(NeuralNetRegressor):
             params["device"] = self.__dict__["device"]
         return params
 
+    #: Parameters that shape the callbacks this class builds (get_default_callbacks).
+    _CALLBACK_PARAMS = frozenset(
+        {"patience", "valid_fraction", "lr_schedule", "checkpoint_dir", "verbose"}
+    )
+
+    def set_params(self, **params):
+        # skorch rebuilds the network at once when a module__ parameter changes on a fitted
+        # net: draw the new weights from the fit's seed, not from (and advancing) the
+        # caller's generator.
+        with _private_rng():
+            torch.manual_seed(vars(self).get("seed_", 0))
+            super().set_params(**params)
+        if not vars(self).get("initialized_"):
+            return self
+        # On a fitted net the next warm-start fit or partial_fit must use the new values.
+        # skorch updates `lr` in the optimizer in place; so are the optimizer settings this
+        # class adds, and the rate cosine annealing restarts from.
+        for group in self.optimizer_.param_groups:
+            for name in ("momentum", "weight_decay"):
+                if name in params and name in group:
+                    group[name] = params[name]
+            if "lr" in params and "initial_lr" in group:
+                group["initial_lr"] = params["lr"]
+        if self._CALLBACK_PARAMS & params.keys():
+            self.initialize_callbacks()
+        return self
+
     def __getstate__(self):
         state = super().__getstate__()
         # A learning-rate scheduler holds the optimizer, and through it every parameter, but
@@ -359,6 +390,9 @@ class SequenceNetRegressor(NeuralNetRegressor):
         # SGD wants a fresh order per epoch, drawn from the seeded torch generator.
         if prefix == "iterator_train" and not {"sampler", "batch_sampler"} & params.keys():
             params.setdefault("shuffle", True)
+        if prefix in ("iterator_train", "iterator_valid"):
+            # torch's BatchSampler takes a built-in int only, and a grid gives numpy ones.
+            params["batch_size"] = int(params.get("batch_size", self.batch_size))
         return params
 
     def get_params_for_optimizer(self, prefix, named_parameters):
@@ -488,7 +522,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
         self : estimator
         """
         self._check_params()
-        data = self._check_inputs(X)
+        data = self._check_fit_inputs(X)
         n = self._n_rows(data)
         y_arr = check_target(y, n)
         if n < 2:
@@ -509,12 +543,8 @@ class SequenceNetRegressor(NeuralNetRegressor):
         self.y_scale_ = np.where(scale > 0, scale, 1.0)
         y_std = ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
         self.module_data_params_ = sizes
-        if isinstance(self.random_state, int | np.integer):
-            self.seed_ = int(self.random_state)
-        elif self.random_state is None:
-            self.seed_ = secrets.randbelow(2**31)  # fresh entropy; leaves numpy's state alone
-        else:
-            self.seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
+        if not goes_on:  # a warm start keeps its seed, so its validation split stays put
+            self.seed_ = self._draw_seed()
         state = None if goes_on else self._checkpoint_to_resume(data, y_arr)
         self.resumed_from_epoch_ = 0 if state is None else int(state["epoch"])
         if state is not None:
@@ -529,11 +559,25 @@ class SequenceNetRegressor(NeuralNetRegressor):
             with _private_rng():
                 torch.manual_seed(self._training_seed() if goes_on else self.seed_)
                 super().fit(data, y_std, **fit_params)
+        except (ValueError, TypeError):
+            if not vars(self).get("_inputs_checked_"):
+                # Refused before training began (tokens outside the network's vocabulary,
+                # ...): put the fitted model back as it was, not half rebuilt.
+                vars(self).clear()
+                vars(self).update(fitted)
+            raise
         finally:
-            vars(self).pop("_resume_state_", None)
-            vars(self).pop("_fitting_", None)
-            vars(self).pop("_checkpointing_", None)
+            for flag in ("_resume_state_", "_fitting_", "_checkpointing_", "_inputs_checked_"):
+                vars(self).pop(flag, None)
         return self
+
+    def _draw_seed(self) -> int:
+        """The seed of a fit from scratch, from ``random_state``."""
+        if isinstance(self.random_state, int | np.integer):
+            return int(self.random_state)
+        if self.random_state is None:
+            return secrets.randbelow(2**31)  # fresh entropy; leaves numpy's state alone
+        return int(check_random_state(self.random_state).randint(2**31 - 1))
 
     def _checkpoint_to_resume(self, data, y: np.ndarray) -> dict | None:
         """Fingerprint this fit and read the checkpoint to resume from, per ``resume``."""
@@ -596,7 +640,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
             return
         train, _ = self.get_split_datasets(X, y)
         epochs = self.max_epochs if epochs is None else epochs
-        total = max(1, self._batches_per_epoch(train) * epochs)
+        total = int(max(1, self._batches_per_epoch(train) * epochs))  # a built-in int for torch
         setattr(scheduler, "total_steps" if hasattr(scheduler, "total_steps") else "T_max", total)
         # Cosine annealing starts from the optimizer's current rate, which the last call
         # annealed to ~0: restart from the rate each group began with.
@@ -604,7 +648,11 @@ class SequenceNetRegressor(NeuralNetRegressor):
             group["lr"] = group.get("initial_lr", group["lr"])
 
     def partial_fit(self, X, y, classes=None, **fit_params):
-        """Train the fitted network further on ``X, y`` (scaled as in :meth:`fit`).
+        """Train the network further on ``X, y`` (scaled as in :meth:`fit`).
+
+        The first call on an unfitted estimator is :meth:`fit` (scikit-learn's convention):
+        it builds the network and learns the target scaling from ``X, y``. Later calls keep
+        that scaling and train ``max_epochs`` more epochs (or ``epochs=``).
 
         Parameters
         ----------
@@ -625,11 +673,13 @@ class SequenceNetRegressor(NeuralNetRegressor):
             # The network is built now: check the data against what it takes (token ids in
             # its vocabulary, …) so a mismatch names its rows before training starts.
             self._check_against_fit(X)
+            self._inputs_checked_ = True
             self._size_schedule(X, y, fit_params.get("epochs"))
             return super().partial_fit(X, y, classes=classes, **fit_params)
+        if not vars(self).get("initialized_"):
+            return self.fit(X, y, **fit_params)
         # skorch's own partial_fit would skip the input checks and the target scaling.
         self._check_params()
-        self.check_is_fitted()
         data = self._check_inputs(X)
         self._check_against_fit(data)
         n = self._n_rows(data)
@@ -670,6 +720,8 @@ class SequenceNetRegressor(NeuralNetRegressor):
         """
         self.check_is_fitted()
         data = self._check_inputs(X)
+        if not self._n_rows(data):
+            raise ValueError("X must contain at least one sample to predict, got 0 rows.")
         self._check_against_fit(data)
         with _private_rng():  # DataLoader draws a base seed from the global generator
             y_std = self.predict_proba(data).astype(np.float64)

@@ -204,6 +204,16 @@ def test_libraries_and_unknown_label(name, mixed):
     encoded["library"] = np.array([0, 1, 2, 2])
     with pytest.raises(ValueError, match=r"libraries seen in fit .* got 2 at rows \[2, 3\]"):
         pipe[-1].predict(encoded)
+    # Without the library a multi-library model cannot say whose scale or tower to use
+    # (MTtrans had sent every row to library 0's tower).
+    del encoded["library"]
+    with pytest.raises(ValueError, match="X must hold a 'library' array"):
+        pipe[-1].predict(encoded)
+    # The fitted layout holds until the next fit, whatever set_params says meanwhile.
+    if name == "framepool":
+        expected = pipe.predict(X.iloc[:10])
+        pipe[-1].set_params(library_scaling=False)
+        np.testing.assert_array_equal(pipe.predict(X.iloc[:10]), expected)
 
 
 def test_framepool_takes_any_length(mixed):

@@ -1,5 +1,6 @@
 """DynaProRegressor and make_dynapro_pipeline in the scikit-learn workflows, on real data."""
 
+import copy
 import io
 import itertools
 import os
@@ -14,7 +15,6 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.utils.estimator_checks import (
@@ -203,22 +203,71 @@ def test_random_state_repeatable_and_global_state_untouched(mrl):
     np.testing.assert_array_equal(np_state, np.random.get_state()[1])  # noqa: NPY002
 
 
-def test_partial_fit_needs_a_fitted_network_and_its_inputs(mrl):
-    # sklearn's partial_fit check expects a first call to build the model; here partial_fit
-    # trains a fitted network further, so an unfitted one is refused (an expected failure
-    # in tests/test_conformance.py), as are inputs of another layout.
+def test_partial_fit_fits_first_then_takes_the_fitted_inputs_only(mrl):
+    # scikit-learn's convention: the first partial_fit builds the model, as fit does;
+    # later calls train it further and refuse inputs of another layout.
     X, y = mrl
     X, y = X[:60], y[:60]
     pipe = make_dynapro_pipeline(**TINY)
-    with pytest.raises(NotFittedError, match="not initialized yet"):
-        pipe[-1].partial_fit(pipe[0].fit_transform(X), y)
-    pipe.fit(X, y)
-    encoded = pipe[0].transform(X)
+    encoded = pipe[0].fit_transform(X)
+    first = clone(pipe[-1]).partial_fit(encoded, y)
+    np.testing.assert_array_equal(first.predict(encoded), pipe.fit(X, y)[-1].predict(encoded))
+    first.partial_fit(encoded, y)
+    assert len(first.history_) == 2 * TINY["max_epochs"]
     with pytest.raises(ValueError, match=r"X has 0 features columns .* fitted with \d+"):
-        pipe[-1].partial_fit({"tokens": encoded["tokens"]}, y)
+        first.partial_fit({"tokens": encoded["tokens"]}, y)
     fewer = {**encoded, "features": encoded["features"][:, :3]}
     with pytest.raises(ValueError, match=r"X has 3 features columns"):
-        pipe[-1].partial_fit(fewer, y)
+        first.partial_fit(fewer, y)
+
+
+def test_numpy_integers_from_a_grid_train(mrl):
+    # torch's BatchSampler and OneCycleLR take built-in ints only; np.arange grids give numpy.
+    X, y = mrl
+    params = {"batch_size": np.int64(64), "max_epochs": np.int64(2), "lr_schedule": "onecycle"}
+    pipe = tiny_pipeline(**params).fit(X[:100], y[:100])
+    expected = tiny_pipeline(batch_size=64, max_epochs=2, lr_schedule="onecycle").fit(
+        X[:100], y[:100]
+    )
+    np.testing.assert_array_equal(pipe.predict(X[:20]), expected.predict(X[:20]))
+
+
+def test_set_params_on_a_fitted_net_applies_to_the_next_training_call(mrl):
+    X, y = mrl
+    pipe = tiny_pipeline(optimizer=torch.optim.SGD, lr_schedule=None).fit(X[:100], y[:100])
+    net = pipe[-1].set_params(warm_start=True)
+    encoded = pipe[0].transform(X[:100])
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    net.set_params(weight_decay=0.5, momentum=0.0, lr=1e-2, patience=1, valid_fraction=0.2)
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's generator is left alone
+    (group,) = net.optimizer_.param_groups
+    assert (group["weight_decay"], group["momentum"], group["lr"]) == (0.5, 0.0, 1e-2)
+    net.partial_fit(encoded, y[:100])
+    assert "valid_loss" in net.history_[-1] and dict(net.callbacks_)["early_stopping"].patience == 1
+    # Without the split, early stopping goes too (it watched a loss no longer recorded).
+    net.set_params(valid_fraction=0.0)
+    pipe.fit(X[:100], y[:100])
+    assert "early_stopping" not in dict(net.callbacks_) and "valid_loss" not in net.history_[-1]
+    # A module change on a fitted net rebuilds it (skorch) from the fit's seed, leaving
+    # the caller's generator alone.
+    torch.manual_seed(1)
+    state = torch.get_rng_state()
+    a, b = (copy.deepcopy(net).set_params(module__ffn_dim=8) for _ in range(2))
+    assert torch.equal(torch.get_rng_state(), state)
+    right = b.module_.state_dict()
+    assert all(torch.equal(left, right[name]) for name, left in a.module_.state_dict().items())
+
+
+def test_warm_starts_keep_the_validation_split(mrl):
+    # With random_state=None each fit from scratch draws a seed; a warm start keeps it, or
+    # rows it validated on before would be trained on and early stopping judged on them.
+    X, y = mrl
+    pipe = tiny_pipeline(random_state=None, valid_fraction=0.25, warm_start=True)
+    pipe.fit(X[:80], y[:80])
+    seed = pipe[-1].seed_
+    pipe.fit(X[:80], y[:80])
+    assert pipe[-1].seed_ == seed and len(pipe[-1].history_) == 2 * TINY["max_epochs"]
 
 
 def test_load_balancing_follows_its_weight(mrl):
@@ -349,6 +398,8 @@ def test_prediction_input_checks(mrl):
         pipe.predict(["ACGT", "A" * 60])
     with pytest.raises(TypeError, match="pass a list"):
         pipe.predict("ACGT")
+    with pytest.raises(ValueError, match="at least one sample to predict, got 0 rows"):
+        pipe[-1].predict(pipe[0].transform(X[:3])["tokens"][:0])
     with pytest.raises(ValueError, match="tokens must be an integer array"):
         pipe[-1].predict(np.zeros((2, 50), dtype=np.float32))
 
@@ -361,6 +412,16 @@ def test_tokens_outside_the_vocabulary_are_named_by_fit(mrl):
     with pytest.raises(ValueError, match=r"out-of-range ids at rows \[0, 1, 2, .*encode__k"):
         pipe.fit(X, y)
     pipe.set_params(model__module__vocab_size=pipe[0].fit(X[:5]).vocab_size_).fit(X, y)
+    # A refit refused so stays the model it was: not a new network with the new scaling.
+    net = pipe[-1]
+    encoded = pipe[0].transform(X[:20])
+    expected, mean = net.predict(encoded), net.y_mean_
+    bad = encoded["tokens"].copy()
+    bad[0, -1] = 10**6
+    with pytest.raises(ValueError, match=r"out-of-range ids at row \[0\]"):
+        net.fit({**encoded, "tokens": bad}, y[:20] * 100)
+    assert net.y_mean_ == mean
+    np.testing.assert_array_equal(net.predict(encoded), expected)
 
 
 def test_amp_without_cuda_warns(mrl):
