@@ -1,7 +1,8 @@
 """Shared benchmark plumbing: run one fold in a fresh process, summarise folds as a table.
 
-Each fold runs in its own spawned process so its peak resident memory (``ru_maxrss``) is the
-fold's own, not the running maximum of the whole benchmark.
+Each fold runs in its own spawned process so its peak resident memory (``VmHWM``) is the
+fold's own, not the running maximum of the whole benchmark. (``ru_maxrss`` would not do: a
+spawned child starts from its parent's, fork and exec keep the high-water mark.)
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import functools
 import multiprocessing
 import resource
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +26,25 @@ import sklearn_dynapro
 from sklearn_dynapro.metrics import pearson_r2_score, spearman_score
 
 METRICS = ("r2_pearson", "R2", "spearman", "rmse", "mae")
+#: Columns read back as text: a commit such as ``3e05843`` would otherwise read as infinity.
+TEXT_COLUMNS = {"code": str}
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process in MiB (VmHWM, else ru_maxrss).
+
+    ``VmHWM`` starts afresh in a spawned process; ``ru_maxrss`` carries the parent's peak
+    over (fork and exec keep it), so it is only the fallback where ``/proc`` is missing.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024**2 if sys.platform == "darwin" else peak / 1024
 
 
 @functools.cache
@@ -80,7 +101,7 @@ def fit_and_score(
     row.update(
         fit_seconds=fit_seconds,
         predictions_per_second=len(test) / predict_seconds,
-        peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        peak_mib=peak_rss_mib(),
         n_train=len(train),
         n_test=len(test),
     )
@@ -134,10 +155,31 @@ def run_isolated(fn: Callable, *args, **kwargs):
         return run(fn, *args, **kwargs)
 
 
+def fit_seconds(rows: pd.DataFrame) -> pd.Series:
+    """Training time of each row: the epochs' total where a fit resumed from a checkpoint.
+
+    A resumed fit's ``fit_seconds`` covers only the epochs it ran itself (none when the
+    checkpoint was finished); ``epoch_seconds_total`` adds the restored epochs' durations.
+    """
+    seconds = rows["fit_seconds"].astype(float)
+    if {"resumed_from_epoch", "epoch_seconds_total"} <= set(rows):
+        resumed = rows["resumed_from_epoch"].fillna(0) > 0
+        seconds = seconds.where(~resumed, rows["epoch_seconds_total"])
+    return seconds
+
+
 def summarise(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Mean ± sd of the scores per group, with mean timings and the largest peak memory."""
+    """Mean ± sd of the scores per group, with mean timings and the largest peak memory.
+
+    A fold measured twice (a rerun that gave a finished checkpoint back) counts once, with
+    its last row. Fit times of resumed folds are their epochs' total (:func:`fit_seconds`).
+    """
     if "target" in rows:
         rows = rows.fillna({"target": "-"})  # single-target data sets
+    rows = rows.assign(fit_seconds=fit_seconds(rows))
+    per_fold = [c for c in (*by, "fold", "seed", "target") if c in rows]
+    if "fold" in rows:
+        rows = rows.drop_duplicates(subset=list(dict.fromkeys(per_fold)), keep="last")
     out = []
     for key, group in rows.groupby(by, sort=False, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
@@ -270,5 +312,5 @@ def append_row(csv: str, row: dict) -> None:
     path = Path(csv)
     table = pd.DataFrame([row])
     if path.exists():
-        table = pd.concat([pd.read_csv(path), table], ignore_index=True)
+        table = pd.concat([pd.read_csv(path, dtype=TEXT_COLUMNS), table], ignore_index=True)
     table.to_csv(path, index=False)

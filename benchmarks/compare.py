@@ -70,7 +70,6 @@ import functools
 import json
 import os
 import platform
-import resource
 import shutil
 import sys
 import time
@@ -82,7 +81,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import code_version, isolated_worker
+from _harness import TEXT_COLUMNS, code_version, fit_seconds, isolated_worker, peak_rss_mib
 
 from sklearn_dynapro.metrics import SCORING
 from sklearn_dynapro.tuning import sequence_groups
@@ -413,19 +412,6 @@ class FoldScorer:
         return scores
 
 
-def peak_rss_mib() -> float:
-    """Peak resident memory of this process in MiB (VmHWM, else ru_maxrss)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1024**2 if sys.platform == "darwin" else peak / 1024
-
-
 def run_model(
     model: str, experiment: Experiment, seed: int, options: dict, folds: list[int]
 ) -> dict:
@@ -439,6 +425,11 @@ def run_model(
     import torch
     from sklearn.model_selection import cross_validate
 
+    from sklearn_dynapro.features import clear_fold_cache
+
+    # The folds of one worker would share the folding energies cached by the ones before:
+    # fold 0 folded its sequences, later folds found theirs computed and timed faster.
+    clear_fold_cache()
     torch.set_num_threads(options["threads"])
     splits = experiment.splits()
     estimator = make_model(model, seed=seed, max_len=experiment.max_len, **options["model"])
@@ -454,11 +445,17 @@ def run_model(
             cv=[splits[i] for i in folds],
             scoring=scorer,
             return_indices=True,
+            return_estimator=True,
             error_score="raise",
         )
+    # A fit resumed from a checkpoint times only the epochs it ran; keep what it restored.
+    nets = [e[-1] if hasattr(e, "steps") else e for e in result["estimator"]]
+    histories = [getattr(net, "history_", None) for net in nets]
     return {
         "folds": folds,
         "fit_seconds": result["fit_time"].tolist(),
+        "resumed_from_epoch": [getattr(net, "resumed_from_epoch_", None) for net in nets],
+        "epoch_seconds_total": [None if h is None else float(sum(h[:, "dur"])) for h in histories],
         "scores": {k[5:]: v.tolist() for k, v in result.items() if k.startswith("test_")},
         "train_sizes": [len(t) for t in result["indices"]["train"]],
         "test_indices": result["indices"]["test"],
@@ -476,7 +473,10 @@ def result_rows(out: dict, experiment: str, model: str, seed: int) -> list[dict]
         if key.count("|") == 2:
             target, subset, _ = key.split("|")
             subsets[(target, subset)] = None
-    for i, (fold, fit_seconds) in enumerate(zip(out["folds"], out["fit_seconds"], strict=True)):
+    unknown = [None] * len(out["folds"])  # outputs of an older run_model
+    resumed = out.get("resumed_from_epoch", unknown)
+    epoch_totals = out.get("epoch_seconds_total", unknown)
+    for i, (fold, seconds) in enumerate(zip(out["folds"], out["fit_seconds"], strict=True)):
         for target, subset in subsets:
             prefix = f"{target}|{subset}|"
             row = {
@@ -491,7 +491,9 @@ def result_rows(out: dict, experiment: str, model: str, seed: int) -> list[dict]
             }
             row.update({metric: scores[prefix + metric][i] for metric in METRIC_LABELS})
             row.update(
-                fit_seconds=fit_seconds,
+                fit_seconds=seconds,
+                resumed_from_epoch=resumed[i],
+                epoch_seconds_total=epoch_totals[i],
                 predictions_per_second=scores["predictions_per_second"][i],
                 peak_mib=out["peak_mib"],
                 code=code_version(),
@@ -533,7 +535,7 @@ def load_runs(out: Path, kind: str) -> pd.DataFrame:
     files = list((out / "runs").glob(f"*/*/seed*_fold*.{kind}.csv"))
     if not files:
         return pd.DataFrame()
-    frame = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    frame = pd.concat([pd.read_csv(f, dtype=TEXT_COLUMNS) for f in files], ignore_index=True)
     order = {
         "experiment": {name: i for i, name in enumerate(EXPERIMENTS)},
         "model": {name: i for i, name in enumerate(MODELS + EXTRA_MODELS)},
@@ -558,6 +560,7 @@ def summarise(rows: pd.DataFrame) -> pd.DataFrame:
     folds; ``peak_mib`` the maximum.
     """
     values = [*METRIC_LABELS, "fit_seconds", "predictions_per_second"]
+    rows = rows.assign(fit_seconds=fit_seconds(rows))  # resumed folds: their epochs' total
     entries = []
     for key, group in rows.groupby(_KEYS, sort=False):
         folds_per_seed = group.groupby("seed").size()

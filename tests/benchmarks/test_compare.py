@@ -255,6 +255,9 @@ def test_a_fit_stopped_mid_way_resumes_from_its_checkpoint(compare, tmp_path, mo
     assert resumed_from == [2]
     again = pd.read_csv(tmp_path / "b" / "folds.csv")
     pd.testing.assert_series_equal(again["r2_pearson"], whole["r2_pearson"])
+    # The rows say so, and keep the whole training time of the epochs given back.
+    assert (whole["resumed_from_epoch"] == 0).all() and (again["resumed_from_epoch"] == 2).all()
+    pd.testing.assert_series_equal(again["epoch_seconds_total"], whole["epoch_seconds_total"])
 
 
 @contextlib.contextmanager

@@ -87,3 +87,54 @@ def test_benchmark_child_ends_when_the_benchmark_is_killed(body, tmp_path):
         bench.stdout.close()
         if worker is not None and _running(worker):
             os.kill(worker, signal.SIGKILL)
+
+
+@pytest.fixture
+def harness(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import _harness
+
+    return _harness
+
+
+def test_summary_counts_each_fold_once_and_times_resumed_folds_by_their_epochs(harness):
+    import pandas as pd
+
+    def row(fold, fit_seconds, resumed=0, total=100.0, r2=0.5):
+        scores = dict.fromkeys(harness.METRICS, r2)
+        return {**scores, "model": "m", "fold": fold, "seed": 0, "fit_seconds": fit_seconds,
+                "predictions_per_second": 10.0, "peak_mib": 1.0, "resumed_from_epoch": resumed,
+                "epoch_seconds_total": total}  # fmt: skip
+
+    rows = pd.DataFrame(
+        [
+            row(0, 100.0),
+            row(1, 30.0, resumed=7, total=120.0),  # resumed: 30 s of its own, 120 s in all
+            row(1, 0.5, resumed=50, total=120.0, r2=0.7),  # rerun: the finished fit given back
+        ]
+    )
+    (entry,) = harness.summarise(rows, ["model"]).to_dict("records")
+    assert entry["folds"] == 2
+    assert entry["fit s/fold"] == "110"  # (100 + 120) / 2, not (100 + 30 + 0.5) / 3
+    assert entry["r2_pearson"] == "0.600 ± 0.141"  # folds 0 and 1, 1's last row
+
+
+def test_rows_read_back_keep_their_commit(harness, tmp_path):
+    csv = tmp_path / "rows.csv"
+    for code in ("3e05843", "0925381", "1b018ab"):
+        harness.append_row(str(csv), {"fold": 0, "code": code})
+    import pandas as pd
+
+    assert pd.read_csv(csv, dtype=str)["code"].tolist() == ["3e05843", "0925381", "1b018ab"]
+
+
+def test_peak_memory_is_the_fold_process_own(harness):
+    # A spawned child's ru_maxrss starts from its parent's peak; VmHWM starts afresh.
+    if not Path("/proc/self/status").exists():
+        pytest.skip("reads VmHWM from /proc")
+    ballast = bytearray(400 * 2**20)
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touch every page
+    parent = harness.peak_rss_mib()
+    child = harness.run_isolated(harness.peak_rss_mib)
+    assert parent > 400 and child < parent - 300
+    del ballast
