@@ -508,6 +508,11 @@ class SequenceNetRegressor(NeuralNetRegressor):
     def fit(self, X, y, **fit_params):
         """Fit the network.
 
+        With ``warm_start=True`` on a fitted estimator, training goes on from the network in
+        memory, with its seed (so the same validation split), but the target scaling is
+        learned again from ``y``, as every ``fit`` does; :meth:`partial_fit` keeps the
+        fitted scaling instead.
+
         Parameters
         ----------
         X : ndarray or dict of ndarray
