@@ -701,7 +701,8 @@ def plot_scatter(predictions: pd.DataFrame, path: Path) -> None:
         ax.plot([low, high], [low, high], color="grey", lw=0.8)
         finite = np.isfinite(measured) & np.isfinite(predicted)  # the score refuses NaN
         r2 = pearson_r2_score(measured[finite], predicted[finite]) if finite.sum() > 2 else np.nan
-        ax.set_title(f"{experiment}\n{model} · {target}: r² = {r2:.3f}", fontsize=9)
+        # Over every fold's predictions pooled, unlike the tables' means over folds.
+        ax.set_title(f"{experiment}\n{model} · {target}: pooled r² = {r2:.3f}", fontsize=9)
         ax.set_xlabel("measured")
         ax.set_ylabel("predicted (out-of-fold)")
     fig.tight_layout()
