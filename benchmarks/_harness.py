@@ -115,6 +115,7 @@ def fit_and_score(
     if resumed is not None:
         # A resumed fit's fit_seconds covers only the epochs after this one.
         row["resumed_from_epoch"] = resumed
+        row["restored_epoch_seconds"] = restored_seconds(model)
     if return_pred:
         row["y_pred"] = y_pred
     return row
@@ -155,17 +156,28 @@ def run_isolated(fn: Callable, *args, **kwargs):
         return run(fn, *args, **kwargs)
 
 
-def fit_seconds(rows: pd.DataFrame) -> pd.Series:
-    """Training time of each row: the epochs' total where a fit resumed from a checkpoint.
+def restored_seconds(net) -> float:
+    """Seconds of the epochs a resumed fit took from its checkpoint (0 when none)."""
+    resumed = getattr(net, "resumed_from_epoch_", 0) or 0
+    return float(sum(net.history_[:resumed, "dur"])) if resumed else 0.0
 
-    A resumed fit's ``fit_seconds`` covers only the epochs it ran itself (none when the
-    checkpoint was finished); ``epoch_seconds_total`` adds the restored epochs' durations.
+
+def fit_seconds(rows: pd.DataFrame) -> pd.Series:
+    """Fit time of each row, with the restored epochs of a fit resumed from a checkpoint.
+
+    A resumed fit's ``fit_seconds`` covers its features and the epochs it ran itself;
+    ``restored_epoch_seconds`` adds the epochs it took from the checkpoint. Rows written
+    before that column existed fall back to ``epoch_seconds_total`` (every epoch, without
+    the features).
     """
     seconds = rows["fit_seconds"].astype(float)
-    if {"resumed_from_epoch", "epoch_seconds_total"} <= set(rows):
-        resumed = rows["resumed_from_epoch"].fillna(0) > 0
-        seconds = seconds.where(~resumed, rows["epoch_seconds_total"])
-    return seconds
+    if "resumed_from_epoch" not in rows:
+        return seconds
+    resumed = rows["resumed_from_epoch"].fillna(0) > 0
+    restored = rows.get("restored_epoch_seconds", pd.Series(np.nan, index=rows.index))
+    fallback = rows.get("epoch_seconds_total", pd.Series(np.nan, index=rows.index))
+    total = (seconds + restored).fillna(fallback)
+    return seconds.where(~resumed, total)
 
 
 def summarise(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -177,9 +189,10 @@ def summarise(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     if "target" in rows:
         rows = rows.fillna({"target": "-"})  # single-target data sets
     rows = rows.assign(fit_seconds=fit_seconds(rows))
-    per_fold = [c for c in (*by, "fold", "seed", "target") if c in rows]
+    identity = (*by, "task", "dataset", "experiment", "model", "fold", "seed", "target")
     if "fold" in rows:
-        rows = rows.drop_duplicates(subset=list(dict.fromkeys(per_fold)), keep="last")
+        keys = list(dict.fromkeys(c for c in identity if c in rows))
+        rows = rows.drop_duplicates(subset=keys, keep="last")
     out = []
     for key, group in rows.groupby(by, sort=False, dropna=False):
         key = key if isinstance(key, tuple) else (key,)

@@ -81,7 +81,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import TEXT_COLUMNS, code_version, fit_seconds, isolated_worker, peak_rss_mib
+from _harness import (
+    TEXT_COLUMNS,
+    code_version,
+    fit_seconds,
+    isolated_worker,
+    peak_rss_mib,
+    restored_seconds,
+)
 
 from sklearn_dynapro.metrics import SCORING
 from sklearn_dynapro.tuning import sequence_groups
@@ -456,6 +463,10 @@ def run_model(
         "fit_seconds": result["fit_time"].tolist(),
         "resumed_from_epoch": [getattr(net, "resumed_from_epoch_", None) for net in nets],
         "epoch_seconds_total": [None if h is None else float(sum(h[:, "dur"])) for h in histories],
+        "restored_epoch_seconds": [
+            None if h is None else restored_seconds(net)
+            for net, h in zip(nets, histories, strict=True)
+        ],
         "scores": {k[5:]: v.tolist() for k, v in result.items() if k.startswith("test_")},
         "train_sizes": [len(t) for t in result["indices"]["train"]],
         "test_indices": result["indices"]["test"],
@@ -476,6 +487,7 @@ def result_rows(out: dict, experiment: str, model: str, seed: int) -> list[dict]
     unknown = [None] * len(out["folds"])  # outputs of an older run_model
     resumed = out.get("resumed_from_epoch", unknown)
     epoch_totals = out.get("epoch_seconds_total", unknown)
+    restored = out.get("restored_epoch_seconds", unknown)
     for i, (fold, seconds) in enumerate(zip(out["folds"], out["fit_seconds"], strict=True)):
         for target, subset in subsets:
             prefix = f"{target}|{subset}|"
@@ -494,6 +506,7 @@ def result_rows(out: dict, experiment: str, model: str, seed: int) -> list[dict]
                 fit_seconds=seconds,
                 resumed_from_epoch=resumed[i],
                 epoch_seconds_total=epoch_totals[i],
+                restored_epoch_seconds=restored[i],
                 predictions_per_second=scores["predictions_per_second"][i],
                 peak_mib=out["peak_mib"],
                 code=code_version(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -208,7 +208,7 @@ class MTtransRegressor(SequenceNetRegressor):
 
     def _check_inputs(self, X) -> dict[str, np.ndarray]:
         n_libraries = vars(self).get("n_libraries_", 1)
-        if n_libraries > 1 and isinstance(X, dict) and "library" not in X:
+        if n_libraries > 1 and isinstance(X, Mapping) and "library" not in X:
             # Filling in library 0 would send every row to the first library's tower.
             raise ValueError(
                 f"X must hold a 'library' array: the model was fitted on {n_libraries} "

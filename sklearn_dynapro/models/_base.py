@@ -30,6 +30,7 @@ from sklearn.utils._param_validation import (
 from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, LRScheduler, PrintLog, ProgressBar
 from skorch.dataset import ValidSplit
+from skorch.history import History
 
 from .._validation import check_target, format_rows
 from ._checkpoint import (
@@ -328,9 +329,10 @@ class SequenceNetRegressor(NeuralNetRegressor):
             params["device"] = self.__dict__["device"]
         return params
 
-    #: Parameters that shape the callbacks this class builds (get_default_callbacks).
+    #: Parameters that shape the callbacks this class builds (get_default_callbacks; the
+    #: one-cycle schedule peaks at lr).
     _CALLBACK_PARAMS = frozenset(
-        {"patience", "valid_fraction", "lr_schedule", "checkpoint_dir", "verbose"}
+        {"patience", "valid_fraction", "lr_schedule", "checkpoint_dir", "verbose", "lr"}
     )
 
     def set_params(self, **params):
@@ -344,15 +346,18 @@ class SequenceNetRegressor(NeuralNetRegressor):
             return self
         # On a fitted net the next warm-start fit or partial_fit must use the new values.
         # skorch updates `lr` in the optimizer in place; so are the optimizer settings this
-        # class adds, and the rate cosine annealing restarts from.
+        # class adds. A new rate or schedule also starts from the set rate, not from where
+        # the last schedule left it (annealed to ~0, or one-cycle's lr / 25).
+        restart = {"lr", "optimizer__lr", "lr_schedule"} & params.keys()
+        lr = params.get("optimizer__lr", params.get("lr", vars(self).get("optimizer__lr", self.lr)))
         for group in self.optimizer_.param_groups:
             for name in ("momentum", "weight_decay"):
                 if name in params and name in group:
                     group[name] = params[name]
-            if "lr" in params and "initial_lr" in group:
-                group["initial_lr"] = params["lr"]
-        if self._CALLBACK_PARAMS & params.keys():
-            self.initialize_callbacks()
+            if restart:
+                group["lr"] = group["initial_lr"] = lr
+        if (self._CALLBACK_PARAMS | {"optimizer__lr"}) & params.keys():
+            self._initialize_callbacks()  # skorch's, which also takes callbacks="disable"
         return self
 
     def __getstate__(self):
@@ -526,6 +531,8 @@ class SequenceNetRegressor(NeuralNetRegressor):
         -------
         self : estimator
         """
+        # Set by partial_fit when its first call fits: not a checkpointed fit (see there).
+        first_partial = bool(vars(self).pop("_first_partial_fit_", False))
         self._check_params()
         data = self._check_fit_inputs(X)
         n = self._n_rows(data)
@@ -534,8 +541,28 @@ class SequenceNetRegressor(NeuralNetRegressor):
             raise ValueError(f"X must hold at least 2 samples to fit, got {n}.")
         if self.amp and not str(resolve_device(self.device)).startswith("cuda"):
             warnings.warn("amp=True needs a CUDA device; training in float32.", stacklevel=2)
-        y2 = y_arr.reshape(n, -1)
         fitted = dict(vars(self))
+        if isinstance(fitted.get("history_"), History):
+            fitted["history_"] = History(fitted["history_"])  # skorch clears it in place
+        try:
+            self._fit_checked(data, y_arr, fitted, first_partial, **fit_params)
+        except (ValueError, TypeError, OSError):
+            if not vars(self).get("_inputs_checked_"):
+                # Refused before training began (a checkpoint resume=True cannot resume,
+                # tokens outside the network's vocabulary, ...): the fitted model stays as
+                # it was, not half rebuilt on the new data's scale.
+                vars(self).clear()
+                vars(self).update(fitted)
+            raise
+        finally:
+            for flag in ("_resume_state_", "_fitting_", "_checkpointing_", "_inputs_checked_"):
+                vars(self).pop(flag, None)
+        return self
+
+    def _fit_checked(self, data, y_arr: np.ndarray, fitted: dict, first_partial: bool, **params):
+        """:meth:`fit` on checked inputs; ``fitted`` is the state before this call."""
+        n = self._n_rows(data)
+        y2 = y_arr.reshape(n, -1)
         # A warm start goes on from the weights and history in memory; a cold fit starts again.
         goes_on = bool(self.warm_start and fitted.get("initialized_"))
         sizes = {**self._data_module_params(data), "n_outputs": y2.shape[1]}
@@ -550,7 +577,10 @@ class SequenceNetRegressor(NeuralNetRegressor):
         self.module_data_params_ = sizes
         if not goes_on:  # a warm start keeps its seed, so its validation split stays put
             self.seed_ = self._draw_seed()
-        state = None if goes_on else self._checkpoint_to_resume(data, y_arr)
+        # A checkpoint holds one fit from scratch: training that goes on, and partial_fit's
+        # first call (whose epochs= the checkpoint's name does not record), use none.
+        checkpointed = self.checkpoint_dir is not None and not (goes_on or first_partial)
+        state = self._checkpoint_to_resume(data, y_arr) if checkpointed else None
         self.resumed_from_epoch_ = 0 if state is None else int(state["epoch"])
         if state is not None:
             self.seed_ = state["seed"]  # the split and initialisation of the first run
@@ -558,23 +588,10 @@ class SequenceNetRegressor(NeuralNetRegressor):
         # skorch's fit trains through self.partial_fit; the flag routes that call past the
         # public partial_fit's checks (ends in "_" so skorch does not take it as a parameter).
         self._fitting_ = True
-        # A checkpoint holds one fit from scratch: training that goes on writes none.
-        self._checkpointing_ = self.checkpoint_dir is not None and not goes_on
-        try:
-            with _private_rng():
-                torch.manual_seed(self._training_seed() if goes_on else self.seed_)
-                super().fit(data, y_std, **fit_params)
-        except (ValueError, TypeError):
-            if not vars(self).get("_inputs_checked_"):
-                # Refused before training began (tokens outside the network's vocabulary,
-                # ...): put the fitted model back as it was, not half rebuilt.
-                vars(self).clear()
-                vars(self).update(fitted)
-            raise
-        finally:
-            for flag in ("_resume_state_", "_fitting_", "_checkpointing_", "_inputs_checked_"):
-                vars(self).pop(flag, None)
-        return self
+        self._checkpointing_ = checkpointed
+        with _private_rng():
+            torch.manual_seed(self._training_seed() if goes_on else self.seed_)
+            super().fit(data, y_std, **params)
 
     def _draw_seed(self) -> int:
         """The seed of a fit from scratch, from ``random_state``."""
@@ -682,6 +699,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
             self._size_schedule(X, y, fit_params.get("epochs"))
             return super().partial_fit(X, y, classes=classes, **fit_params)
         if not vars(self).get("initialized_"):
+            self._first_partial_fit_ = True
             return self.fit(X, y, **fit_params)
         # skorch's own partial_fit would skip the input checks and the target scaling.
         self._check_params()

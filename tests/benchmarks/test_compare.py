@@ -258,6 +258,9 @@ def test_a_fit_stopped_mid_way_resumes_from_its_checkpoint(compare, tmp_path, mo
     # The rows say so, and keep the whole training time of the epochs given back.
     assert (whole["resumed_from_epoch"] == 0).all() and (again["resumed_from_epoch"] == 2).all()
     pd.testing.assert_series_equal(again["epoch_seconds_total"], whole["epoch_seconds_total"])
+    assert (whole["restored_epoch_seconds"] == 0).all()
+    restored = again["restored_epoch_seconds"]
+    assert np.allclose(restored, again["epoch_seconds_total"])  # both epochs came back
 
 
 @contextlib.contextmanager
@@ -276,8 +279,10 @@ def test_summary_spreads_over_seeds_only_where_every_seed_is_complete(compare):
         ]  # fmt: skip
 
     rows = pd.DataFrame(
-        runs("a", 0, [0.1, 0.3]) + runs("a", 1, [0.5, 0.7])  # two complete seeds
-        + runs("b", 0, [0.1, 0.3]) + runs("b", 1, [0.5])  # seed 1 still missing a fold
+        runs("a", 0, [0.1, 0.3])
+        + runs("a", 1, [0.5, 0.7])  # two complete seeds
+        + runs("b", 0, [0.1, 0.3])
+        + runs("b", 1, [0.5])  # seed 1 still missing a fold
         + runs("c", 0, [0.1, 0.3, 0.5])  # one seed
     )
     summary = compare.summarise(rows).set_index("model")

@@ -100,16 +100,19 @@ def harness(monkeypatch):
 def test_summary_counts_each_fold_once_and_times_resumed_folds_by_their_epochs(harness):
     import pandas as pd
 
-    def row(fold, fit_seconds, resumed=0, total=100.0, r2=0.5):
+    def row(fold, fit_seconds, resumed=0, total=100.0, r2=0.5, restored=None, data="a"):
         scores = dict.fromkeys(harness.METRICS, r2)
-        return {**scores, "model": "m", "fold": fold, "seed": 0, "fit_seconds": fit_seconds,
-                "predictions_per_second": 10.0, "peak_mib": 1.0, "resumed_from_epoch": resumed,
-                "epoch_seconds_total": total}  # fmt: skip
+        return {**scores, "model": "m", "dataset": data, "fold": fold, "seed": 0,
+                "fit_seconds": fit_seconds, "predictions_per_second": 10.0, "peak_mib": 1.0,
+                "resumed_from_epoch": resumed, "epoch_seconds_total": total,
+                "restored_epoch_seconds": restored}  # fmt: skip
 
     rows = pd.DataFrame(
         [
             row(0, 100.0),
-            row(1, 30.0, resumed=7, total=120.0),  # resumed: 30 s of its own, 120 s in all
+            # Resumed: 30 s of its own (features and the epochs after 7), 120 s of epochs in
+            # all. An older row without restored_epoch_seconds falls back to the epochs' total.
+            row(1, 30.0, resumed=7, total=120.0),
             row(1, 0.5, resumed=50, total=120.0, r2=0.7),  # rerun: the finished fit given back
         ]
     )
@@ -117,6 +120,14 @@ def test_summary_counts_each_fold_once_and_times_resumed_folds_by_their_epochs(h
     assert entry["folds"] == 2
     assert entry["fit s/fold"] == "110"  # (100 + 120) / 2, not (100 + 30 + 0.5) / 3
     assert entry["r2_pearson"] == "0.600 ± 0.141"  # folds 0 and 1, 1's last row
+    # With the restored epochs' seconds: its own 30 s plus the 7 restored epochs' 84 s.
+    rows.loc[1, "restored_epoch_seconds"] = 84.0
+    (entry,) = harness.summarise(rows.iloc[:2], ["model"]).to_dict("records")
+    assert entry["fit s/fold"] == "107"  # (100 + 114) / 2
+    # Fold 0 of two data sets is two folds, whatever the grouping.
+    other = pd.DataFrame([row(0, 100.0, data="a"), row(0, 100.0, data="b", r2=0.7)])
+    (entry,) = harness.summarise(other, ["model"]).to_dict("records")
+    assert entry["folds"] == 2 and entry["r2_pearson"] == "0.600 ± 0.141"
 
 
 def test_rows_read_back_keep_their_commit(harness, tmp_path):

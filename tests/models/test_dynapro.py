@@ -203,7 +203,7 @@ def test_random_state_repeatable_and_global_state_untouched(mrl):
     np.testing.assert_array_equal(np_state, np.random.get_state()[1])  # noqa: NPY002
 
 
-def test_partial_fit_fits_first_then_takes_the_fitted_inputs_only(mrl):
+def test_partial_fit_fits_first_then_takes_the_fitted_inputs_only(mrl, tmp_path):
     # scikit-learn's convention: the first partial_fit builds the model, as fit does;
     # later calls train it further and refuse inputs of another layout.
     X, y = mrl
@@ -214,6 +214,13 @@ def test_partial_fit_fits_first_then_takes_the_fitted_inputs_only(mrl):
     np.testing.assert_array_equal(first.predict(encoded), pipe.fit(X, y)[-1].predict(encoded))
     first.partial_fit(encoded, y)
     assert len(first.history_) == 2 * TINY["max_epochs"]
+    # Its first call is no checkpointed fit: the checkpoint's name does not record epochs=,
+    # so rerunning the same script would resume and add epochs on every run.
+    for _ in range(2):
+        again = clone(pipe[-1]).set_params(checkpoint_dir=tmp_path)
+        again.partial_fit(encoded, y, epochs=1)
+        assert len(again.history_) == 1 and again.resumed_from_epoch_ == 0
+    assert list(tmp_path.iterdir()) == []
     with pytest.raises(ValueError, match=r"X has 0 features columns .* fitted with \d+"):
         first.partial_fit({"tokens": encoded["tokens"]}, y)
     fewer = {**encoded, "features": encoded["features"][:, :3]}
@@ -257,6 +264,47 @@ def test_set_params_on_a_fitted_net_applies_to_the_next_training_call(mrl):
     assert torch.equal(torch.get_rng_state(), state)
     right = b.module_.state_dict()
     assert all(torch.equal(left, right[name]) for name, left in a.module_.state_dict().items())
+
+
+def test_set_params_restarts_the_learning_rate_of_the_next_call(mrl):
+    # The schedule of the last call leaves the optimizer's rate annealed to ~0 (cosine) or
+    # at lr / 25 (one-cycle's start): a new rate or schedule starts from the rate set.
+    X, y = mrl
+    pipe = tiny_pipeline(lr_schedule="cosine", lr=1e-2).fit(X[:100], y[:100])
+    net, encoded = pipe[-1], pipe[0].transform(X[:100])
+
+    def rates():  # of the last call's two epochs
+        batches = [b for epoch in net.history_[-2:] for b in epoch["batches"]]
+        return [b["event_lr"] for b in batches if "event_lr" in b]
+
+    net.set_params(lr_schedule=None).partial_fit(encoded, y[:100])
+    assert net.history_[-1]["batches"][0].get("event_lr") is None
+    assert net.optimizer_.param_groups[0]["lr"] == 1e-2  # not cosine's last rate
+    net.set_params(lr_schedule="onecycle", lr=0.5).partial_fit(encoded, y[:100])
+    assert 0.25 < max(rates()) <= 0.5  # one-cycle peaks at the new lr, not at 1e-2
+    net.set_params(lr_schedule="cosine", optimizer__lr=0.2).partial_fit(encoded, y[:100])
+    assert rates()[0] == pytest.approx(0.2)  # not one-cycle's 0.5 / 25
+    # callbacks="disable" has no callbacks to rebuild.
+    quiet = tiny_pipeline(callbacks="disable", valid_fraction=0.0).fit(X[:100], y[:100])
+    quiet[-1].set_params(verbose=0, lr=1e-3)
+    assert quiet[-1].callbacks_ == []
+
+
+def test_a_refused_refit_keeps_the_fitted_model_and_its_history(mrl, tmp_path):
+    X, y = mrl
+    pipe = tiny_pipeline().fit(X[:100], y[:100])
+    net, encoded = pipe[-1], pipe[0].transform(X[:100])
+    expected, epochs = net.predict(encoded), len(net.history_)
+    net.set_params(checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(FileNotFoundError, match="resume=True needs a checkpoint"):
+        net.fit(encoded, y[:100] * 100)
+    net.set_params(checkpoint_dir=None, resume="auto")
+    bad = encoded["tokens"].copy()
+    bad[0, -1] = 10**6
+    with pytest.raises(ValueError, match=r"out-of-range ids at row \[0\]"):
+        net.fit({"tokens": bad}, y[:100] * 100)
+    assert len(net.history_) == epochs
+    np.testing.assert_array_equal(net.predict(encoded), expected)
 
 
 def test_warm_starts_keep_the_validation_split(mrl):
