@@ -184,7 +184,7 @@ def summarise(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Mean ± sd of the scores per group, with mean timings and the largest peak memory.
 
     A fold measured twice (a rerun that gave a finished checkpoint back) counts once, with
-    its last row. Fit times of resumed folds are their epochs' total (:func:`fit_seconds`).
+    its last row. A resumed fold's fit time adds its restored epochs (:func:`fit_seconds`).
     """
     if "target" in rows:
         rows = rows.fillna({"target": "-"})  # single-target data sets
