@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import multiprocessing
 import resource
 import subprocess
@@ -27,7 +28,7 @@ from sklearn_dynapro.metrics import pearson_r2_score, spearman_score
 
 METRICS = ("r2_pearson", "R2", "spearman", "rmse", "mae")
 #: Columns read back as text: a commit such as ``3e05843`` would otherwise read as infinity.
-TEXT_COLUMNS = {"code": str}
+TEXT_COLUMNS = {"code": str, "valid_split": str}
 
 
 def peak_rss_mib() -> float:
@@ -81,18 +82,44 @@ def score_all(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     }
 
 
+def group_fit_params(estimator, groups) -> dict:
+    """Fit parameters that hold out whole ``groups`` for a neural model's early stopping.
+
+    Empty for models without an early-stopping split (their ``fit`` takes no ``groups``) and
+    when ``groups`` is None.
+    """
+    if groups is None:
+        return {}
+    name, model = estimator.steps[-1] if hasattr(estimator, "steps") else ("", estimator)
+    if "groups" not in inspect.signature(model.fit).parameters:
+        return {}
+    return {f"{name}__groups" if name else "groups": groups}
+
+
 def fit_and_score(
-    make_estimator: Callable, X, y, train, test, threads: int = 2, return_pred: bool = False
+    make_estimator: Callable,
+    X,
+    y,
+    train,
+    test,
+    threads: int = 2,
+    return_pred: bool = False,
+    groups: np.ndarray | None = None,
 ) -> dict:
-    """Fit on ``train``, score on ``test``; return scores, timings and peak memory (MiB)."""
+    """Fit on ``train``, score on ``test``; return scores, timings and peak memory (MiB).
+
+    With ``groups``, a neural model's early-stopping split holds out whole groups of the
+    training rows (``valid_split`` says which split a neural model's row used).
+    """
     import torch
 
     torch.set_num_threads(threads)
     X_train = X.iloc[train] if isinstance(X, pd.DataFrame) else X[train]
     X_test = X.iloc[test] if isinstance(X, pd.DataFrame) else X[test]
     estimator = make_estimator()
+    fit_params = group_fit_params(estimator, None if groups is None else groups[train])
     start = time.perf_counter()
-    estimator.fit(X_train, y[train])
+    estimator.fit(X_train, y[train], **fit_params)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
     y_pred = estimator.predict(X_test)
@@ -109,6 +136,7 @@ def fit_and_score(
     history = getattr(model, "history_", None)
     if history is not None:
         row["epochs"] = len(history)
+        row["valid_split"] = "groups" if fit_params else "rows"
         # A restored history keeps its epochs' durations, so this is the whole training time.
         row["epoch_seconds_total"] = float(sum(history[:, "dur"]))
     resumed = getattr(model, "resumed_from_epoch_", None)
@@ -189,7 +217,17 @@ def summarise(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     if "target" in rows:
         rows = rows.fillna({"target": "-"})  # single-target data sets
     rows = rows.assign(fit_seconds=fit_seconds(rows))
-    identity = (*by, "task", "dataset", "experiment", "model", "fold", "seed", "target")
+    identity = (
+        *by,
+        "task",
+        "dataset",
+        "experiment",
+        "model",
+        "fold",
+        "seed",
+        "target",
+        "valid_split",
+    )
     if "fold" in rows:
         keys = list(dict.fromkeys(c for c in identity if c in rows))
         rows = rows.drop_duplicates(subset=keys, keep="last")
@@ -225,11 +263,14 @@ class Dataset:
         Padded length for fixed-length encoders.
     targets : tuple of str or None
         Names of the columns of a 2-D ``y``, scored one by one.
+    groups : ndarray of shape (n_samples,) or None
+        The labels the folds are grouped by; neural models hold out whole groups of them
+        for early stopping too.
     """
 
-    def __init__(self, name, X, y, splits, max_len=None, targets=None):
+    def __init__(self, name, X, y, splits, max_len=None, targets=None, groups=None):
         self.name, self.X, self.y, self.splits = name, X, y, splits
-        self.max_len, self.targets = max_len, targets
+        self.max_len, self.targets, self.groups = max_len, targets, groups
 
 
 def mrl_random50(n: int | None = None, folds: int = 5) -> Dataset:
@@ -264,10 +305,10 @@ def cao_te(cell_line: str, folds: int = 10) -> Dataset:
     from sklearn_dynapro.datasets import load_cao2021_te
 
     X, y = load_cao2021_te(cell_line=cell_line, target="both")
-    splits = list(GroupKFold(folds).split(X, groups=X["transcript_id"]))
-    return Dataset(
-        f"cao2021_{cell_line}", X, y.to_numpy(), splits, 101, ("log_te", "log_expression")
-    )
+    groups = X["transcript_id"].to_numpy()
+    splits = list(GroupKFold(folds).split(X, groups=groups))
+    targets = ("log_te", "log_expression")
+    return Dataset(f"cao2021_{cell_line}", X, y.to_numpy(), splits, 101, targets, groups)
 
 
 def run_folds(
@@ -280,17 +321,23 @@ def run_folds(
     threads: int = 2,
     csv: str | None = None,
     extra: dict | None = None,
+    valid_groups: bool = True,
 ) -> list[dict]:
     """Fit ``make()`` on each fold of ``dataset`` in a fresh process; print and save rows.
 
     With several target columns, each target gets its own row (scores of that column).
+    ``valid_groups=False`` gives neural models a row-wise early-stopping split even where
+    the dataset has groups (to measure what grouping it changes).
     """
     rows = []
     multi = dataset.targets is not None
+    groups = dataset.groups if valid_groups else None
     for fold, (train, test) in enumerate(dataset.splits):
         if folds_to_run is not None and fold not in folds_to_run:
             continue
-        row = run_isolated(fit_and_score, make, dataset.X, dataset.y, train, test, threads, multi)
+        row = run_isolated(
+            fit_and_score, make, dataset.X, dataset.y, train, test, threads, multi, groups
+        )
         per_target = [row]
         if multi:
             y_pred = row.pop("y_pred")

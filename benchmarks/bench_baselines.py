@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
                 extra={"seed": args.seed},
             )
     table = pd.DataFrame(rows)
-    by = ["task", "dataset", "model"] + (["target"] if "target" in table else [])
+    by = ["task", "dataset", "model"] + [c for c in ("target", "valid_split") if c in table]
     print()
     print(summarise(table, by).to_markdown(index=False))
 

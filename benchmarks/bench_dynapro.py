@@ -2,7 +2,8 @@
 
 MRL task: 5-fold CV (fixed, seeded folds) on the 20,000 random 50-nt UTRs. TE/EL task: 10-fold
 CV grouped by transcript on the Cao 2021 HEK293 and PC3 windows, log TE and log expression
-predicted together (two outputs), scored by Spearman ρ per target.
+predicted together (two outputs), scored by Spearman ρ per target. Each fit's early-stopping
+split holds out whole transcripts too (``--valid-split rows`` holds out single windows).
 
 Each fold runs in its own process (peak memory is per fold). Rows are appended to ``--csv`` as
 folds finish, so a long run can be split over several calls with ``--folds-to-run``. With
@@ -84,6 +85,7 @@ def run_task(task: str, args: argparse.Namespace) -> list[dict]:
                 threads=args.threads,
                 csv=args.csv,
                 extra={"seed": args.seed},
+                valid_groups=args.valid_split == "groups",
             )
     return rows
 
@@ -99,6 +101,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--paper-epochs", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cell-lines", default="HEK293,PC3", help="TE/EL cell lines to run")
+    parser.add_argument(
+        "--valid-split",
+        choices=["groups", "rows"],
+        default="groups",
+        help="TE/EL early-stopping split: whole transcripts (default) or single rows",
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads per fold")
     parser.add_argument("--n-jobs", type=int, default=2, help="folding processes")
     parser.add_argument("--csv", default=None, help="append per-fold rows here")
@@ -116,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
 
     tasks = ["mrl", "te"] if args.task == "all" else [args.task]
     rows = pd.DataFrame([row for task in tasks for row in run_task(task, args)])
-    by = ["task", "dataset", "model"] + (["target"] if "target" in rows else [])
+    by = ["task", "dataset", "model"] + [c for c in ("target", "valid_split") if c in rows]
     print()
     print(summarise(rows, by).to_markdown(index=False))
 

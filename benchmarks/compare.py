@@ -85,6 +85,7 @@ from _harness import (
     TEXT_COLUMNS,
     code_version,
     fit_seconds,
+    group_fit_params,
     isolated_worker,
     peak_rss_mib,
     restored_seconds,
@@ -220,6 +221,9 @@ class Experiment:
         Padded length of every sequence model (the longest UTR of train and test).
     bins : tuple of int or None
         Length-bin edges for per-bin scores.
+    valid_groups : bool
+        Whether neural models hold out whole ``groups`` for early stopping too (the TE/EL
+        experiments, where the windows of one transcript are related).
     """
 
     name: str
@@ -230,6 +234,7 @@ class Experiment:
     groups: np.ndarray | None
     max_len: int
     bins: tuple[int, ...] | None = None
+    valid_groups: bool = False
 
     def splits(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """The (train, test) index pairs of ``cv``."""
@@ -265,7 +270,7 @@ def _kfold(name, source, *, seed, folds, n, max_len, group_column=None, bins=Non
         strata = np.digitize(X["sequence"].str.len().to_numpy(), bins)
         splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
         cv = list(splitter.split(X, strata, groups))
-    return Experiment(name, X, y, targets, cv, groups, max_len, bins)
+    return Experiment(name, X, y, targets, cv, groups, max_len, bins, group_column is not None)
 
 
 def _transfer(name, train_source, test_source, *, n, max_len, bins=None) -> Experiment:
@@ -441,6 +446,8 @@ def run_model(
     splits = experiment.splits()
     estimator = make_model(model, seed=seed, max_len=experiment.max_len, **options["model"])
     scorer = FoldScorer(experiment.targets, experiment.bins)
+    # cross_validate hands each fold the labels of its own training rows.
+    params = group_fit_params(estimator, experiment.groups) if experiment.valid_groups else {}
     with warnings.catch_warnings():
         # The TE windows hold a few N bases: the encoders mask them and warn on every fold.
         warnings.filterwarnings("ignore", message=".*ambiguous.*")
@@ -454,6 +461,7 @@ def run_model(
             return_indices=True,
             return_estimator=True,
             error_score="raise",
+            params=params,
         )
     # A fit resumed from a checkpoint times only the epochs it ran; keep what it restored.
     nets = [e[-1] if hasattr(e, "steps") else e for e in result["estimator"]]

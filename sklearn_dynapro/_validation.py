@@ -19,6 +19,7 @@ __all__ = [
     "AMBIGUOUS_POLICIES",
     "IUPAC_AMBIGUOUS",
     "check_bool",
+    "check_groups",
     "check_int",
     "check_library_labels",
     "check_sequences",
@@ -386,6 +387,51 @@ def check_target(y, n_samples: int | None = None) -> np.ndarray:
         rows = np.flatnonzero(bad).tolist()
         raise ValueError(f"y must be finite, got NaN or infinite values at {format_rows(rows)}.")
     return arr
+
+
+def check_groups(groups, n_samples: int) -> np.ndarray:
+    """Validate group labels (one per row) and number them in order of first appearance.
+
+    Parameters
+    ----------
+    groups : array-like of shape (n_samples,)
+        Hashable labels, for example transcript ids.
+    n_samples : int
+        Expected number of rows (the length of ``X``).
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples,), int64
+        Rows with the same label share a code; codes count from 0 in order of first
+        appearance, so they do not depend on how the labels sort.
+
+    Raises
+    ------
+    ValueError
+        If ``groups`` is a string or not 1-D, has another number of rows than ``X``, or
+        holds missing labels (the rows are named).
+    """
+    if isinstance(groups, str | bytes):
+        raise ValueError(
+            f"groups must be an array-like of one label per row, got a single "
+            f"{type(groups).__name__}."
+        )
+    values = np.asarray(groups.to_numpy() if isinstance(groups, pd.Series) else groups)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise ValueError(
+            f"groups must be 1-D (one label per row), got an array of shape {values.shape}."
+        )
+    if len(values) != n_samples:
+        raise ValueError(f"groups must have one label per row ({n_samples}), got {len(values)}.")
+    codes, _ = pd.factorize(pd.Series(values, dtype=object))
+    missing = np.flatnonzero(codes < 0)
+    if missing.size:
+        raise ValueError(
+            f"groups must not hold missing labels, got missing values at {format_rows(missing)}."
+        )
+    return codes.astype(np.int64)
 
 
 def _non_numeric_rows(y) -> list[int]:

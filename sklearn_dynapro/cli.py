@@ -150,6 +150,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     params["random_state"] = args.seed
     params["verbose"] = 0 if args.quiet else 1
     _check_column(X, params.get("library_column"), "--library-col", args.data)
+    _check_column(X, args.group_col, "--group-col", args.data)
     _check_input_sequences(
         X, args.data, max_len=params.get("max_len"), truncate=params.get("truncate", False)
     )
@@ -158,7 +159,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"Fitting DynaPro on {len(X)} sequences of {args.data!r} (target {args.target!r})")
     start = time.perf_counter()
-    pipeline.fit(X, y)
+    if args.group_col is None:
+        pipeline.fit(X, y)
+    else:
+        pipeline.fit(X, y, model__groups=X[args.group_col].to_numpy())
     seconds = time.perf_counter() - start
 
     if args.format == "safe":
@@ -325,6 +329,13 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--target", required=True, metavar="COL", help="column to predict")
     fit.add_argument(
         "--library-col", default=None, metavar="COL", help="column of library/assay labels"
+    )
+    fit.add_argument(
+        "--group-col",
+        default=None,
+        metavar="COL",
+        help="rows sharing this label are held out together for early stopping "
+        "(e.g. transcript_id)",
     )
     fit.add_argument(
         "--params",

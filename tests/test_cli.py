@@ -133,6 +133,16 @@ def test_fit_uses_the_library_column_and_predict_requires_it(data_dir, tmp_path,
     assert "library column" in capsys.readouterr().err
 
 
+def test_fit_holds_out_whole_groups_for_early_stopping(data_dir, tmp_path):
+    # Two labels, lib_a and lib_b, 80 rows each: the validation split takes one whole label.
+    model = tmp_path / "m.joblib"
+    argv = ["fit", "--data", str(data_dir / "train.csv"), "--target", "mrl"]
+    argv += ["--params", str(data_dir / "tiny.json"), "--group-col", "library"]
+    assert main([*argv, "--out", str(model), "--quiet"]) == 0
+    batches = joblib.load(model)[-1].history_[0]["batches"]
+    assert sum(b.get("valid_batch_size", 0) for b in batches) == 80
+
+
 def test_predict_through_python_m_and_console_script(data_dir, fitted, tmp_path):
     out = tmp_path / "pred.csv"
     module = [sys.executable, "-m", "sklearn_dynapro.cli"]
@@ -174,6 +184,7 @@ def _bad_csv(data_dir: Path, tmp_path: Path) -> Path:
         ("wrong target", "target_column must be one of the columns"),
         ("wrong sequence column", "sequence_column must be one of the columns"),
         ("wrong library column", "--library-col must name a column"),
+        ("wrong group column", "--group-col must name a column"),
         ("invalid sequence", r"invalid characters 'X' at row \[7\]"),
         ("missing output folder", "The folder of --out must exist"),
         ("bad optimizer", "optimizer must name a class in torch.optim"),
@@ -192,6 +203,8 @@ def test_fit_errors_exit_2_with_a_message(case, match, data_dir, tmp_path, capsy
         extra = ["--sequence-col", "seq"]
     elif case == "wrong library column":
         extra = ["--library-col", "lib"]
+    elif case == "wrong group column":
+        extra = ["--group-col", "transcript"]
     elif case == "invalid sequence":
         data = str(_bad_csv(data_dir, tmp_path))
     elif case == "missing output folder":

@@ -12,9 +12,9 @@ import torch
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 from sklearn.base import clone
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold, KFold
 
-from sklearn_dynapro import make_dynapro_pipeline
+from sklearn_dynapro import DynaProRegressor, make_dynapro_pipeline
 from sklearn_dynapro.datasets import load_cao2021_te, load_mpra_random50
 from sklearn_dynapro.metrics import SCORING
 from sklearn_dynapro.tuning import (
@@ -80,7 +80,7 @@ def test_sequence_groups_on_real_windows_never_split_a_transcript():
     ("sequences", "groups", "error", "match"),
     [
         ("ACGT", None, TypeError, "pass a list"),
-        (["AC", "GT"], ["a"], ValueError, "one label per sequence"),
+        (["AC", "GT"], ["a"], ValueError, "one label per row"),
         (["AC", "GT"], ["a", None], ValueError, r"missing values at row \[1\]"),
     ],
 )
@@ -188,6 +188,28 @@ def test_trials_report_every_inner_fold_and_complete(mrl):
         assert trial.value == pytest.approx(np.mean(trial.user_attrs["inner_scores"]))
     params = best_params(study)
     assert params["features"] is None and params["module__d_model"] == 16
+
+
+def test_inner_fits_hold_out_whole_groups_for_early_stopping(monkeypatch):
+    # The pruner judges trials on the early-stopping split's loss: rows of one transcript
+    # on both sides of it would flatter every trial alike.
+    X, y = load_cao2021_te(cell_line="PC3", target="te")
+    X, y = X.iloc[:90], y.iloc[:90]
+    seen = []
+    fit = DynaProRegressor.fit
+
+    def spy(self, X, y, groups=None, **params):
+        seen.append(groups)
+        return fit(self, X, y, groups=groups, **params)
+
+    monkeypatch.setattr(DynaProRegressor, "fit", spy)
+    run_tiny(X, y, groups=X["transcript_id"], n_trials=1)
+    labels = sequence_groups(X["sequence"], X["transcript_id"])
+    folds = GroupKFold(2, shuffle=True, random_state=0).split(X, y, labels)
+    expected = [labels[train] for train, _ in folds]  # each fold's training rows' labels
+    assert len(seen) == len(expected) == 2
+    for groups, labels_in_fold in zip(seen, expected, strict=True):
+        np.testing.assert_array_equal(groups, labels_in_fold)
 
 
 def test_pruner_stops_trials_during_training(mrl):

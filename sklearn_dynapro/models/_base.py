@@ -1,11 +1,12 @@
 """``SequenceNetRegressor``: the training plumbing every neural estimator here shares.
 
 Target standardisation, seeding inside a private random state, early stopping on a seeded
-validation split carved from the training data, learning-rate schedules, the optimizer's
-momentum / weight decay, mixed precision on CUDA, ``device="auto"`` and batched prediction
-in input order, and per-epoch checkpoints from which an interrupted fit resumes
-(``checkpoint_dir``, see ``_checkpoint.py``). Subclasses say what their input looks like
-(``_check_inputs``) and which network sizes follow from the data (``_data_module_params``).
+validation split carved from the training data (whole groups of it, given ``fit``'s
+``groups``), learning-rate schedules, the optimizer's momentum / weight decay, mixed
+precision on CUDA, ``device="auto"`` and batched prediction in input order, and per-epoch
+checkpoints from which an interrupted fit resumes (``checkpoint_dir``, see
+``_checkpoint.py``). Subclasses say what their input looks like (``_check_inputs``) and which
+network sizes follow from the data (``_data_module_params``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 import torch
+from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
@@ -32,7 +34,7 @@ from skorch.callbacks import EarlyStopping, LRScheduler, PrintLog, ProgressBar
 from skorch.dataset import ValidSplit
 from skorch.history import History
 
-from .._validation import check_target, format_rows
+from .._validation import check_groups, check_target, format_rows
 from ._checkpoint import (
     EpochCheckpoint,
     checkpoint_path,
@@ -108,7 +110,8 @@ class SequenceNetRegressor(NeuralNetRegressor):
         warm-start ``fit``, ``partial_fit``) runs a whole schedule over its own epochs.
     valid_fraction : float, default=0.1
         Share of the training data held out (seeded by ``random_state``) for early stopping;
-        0 disables the split and early stopping.
+        0 disables the split and early stopping. With ``fit(..., groups=...)`` it is the
+        share of groups held out, so that no group has rows on both sides.
     patience : int, default=15
         Epochs without improvement of the validation loss before training stops; the best
         weights are restored at the end. 0 turns early stopping off: the last epoch's
@@ -356,7 +359,9 @@ class SequenceNetRegressor(NeuralNetRegressor):
                     group[name] = params[name]
             if restart:
                 group["lr"] = group["initial_lr"] = lr
-        if (self._CALLBACK_PARAMS | {"optimizer__lr"}) & params.keys():
+        # skorch builds callbacks_ before it stores a new callbacks list, so partial_fit and
+        # warm starts, which do not rebuild them, would run the old ones.
+        if (self._CALLBACK_PARAMS | {"optimizer__lr", "callbacks"}) & params.keys():
             self._initialize_callbacks()  # skorch's, which also takes callbacks="disable"
         return self
 
@@ -463,10 +468,34 @@ class SequenceNetRegressor(NeuralNetRegressor):
         )
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        if self.train_split is not None or not self.valid_fraction:
+        # Group labels of the training call under way (see fit's ``groups``).
+        groups = vars(self).get("_split_groups_")
+        if self.train_split is not None:
+            # skorch hands fit parameters to a custom train_split: groups too, when given.
+            extra = {} if groups is None else {"groups": groups}
+            return super().get_split_datasets(X, y, **fit_params, **extra)
+        if not self.valid_fraction:
             return super().get_split_datasets(X, y, **fit_params)
-        split = ValidSplit(self.valid_fraction, random_state=self.seed_)
-        return split(self.get_dataset(X, y), y, **fit_params)
+        dataset = self.get_dataset(X, y)
+        if groups is None:
+            split = ValidSplit(self.valid_fraction, random_state=self.seed_)
+            return split(dataset, y, **fit_params)
+        # ShuffleSplit ignores groups: hold out whole groups, so that rows related to a
+        # validation row (windows of one transcript, repeats of one sequence) do not train.
+        cv = GroupShuffleSplit(n_splits=1, test_size=self.valid_fraction, random_state=self.seed_)
+        return ValidSplit(cv)(dataset, y, groups=groups)
+
+    def _check_split_groups(self, groups, n: int) -> np.ndarray | None:
+        """Validate ``groups`` of a training call; None when there are none."""
+        if groups is None:
+            return None
+        codes = check_groups(groups, n)
+        if self.train_split is None and self.valid_fraction and codes.max() < 1:
+            raise ValueError(
+                "groups must hold at least 2 distinct labels to hold some out for early "
+                "stopping, got 1 (set valid_fraction=0 to train without a validation split)."
+            )
+        return codes
 
     def _refuse_warm_start_on_other_sizes(self, fitted: dict, sizes: dict) -> None:
         """Raise if a warm start would train the fitted network on data of other sizes.
@@ -510,7 +539,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
         return super().infer(x, **fit_params)
 
     # -------------------------------------------------------------------- public API
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, groups=None, **fit_params):
         """Fit the network.
 
         With ``warm_start=True`` on a fitted estimator, training goes on from the network in
@@ -524,6 +553,13 @@ class SequenceNetRegressor(NeuralNetRegressor):
             The network's inputs, as made by the matching encoder of the pipeline.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target(s); standardised internally, one network output per column.
+        groups : array-like of shape (n_samples,) or None, default=None
+            Group labels (for example transcript ids) for the early-stopping split: whole
+            groups are held out, so its validation loss is not measured on rows that share
+            a group with training rows. Pass the labels the outer folds are grouped by; in a
+            pipeline, as ``model__groups`` (``cross_validate(..., groups=g,
+            params={"model__groups": g})`` gives each fold its rows' labels). A custom
+            ``train_split`` receives them as ``groups``. Unused without a validation split.
         **fit_params : dict
             Passed to :meth:`skorch.NeuralNet.fit`.
 
@@ -539,12 +575,14 @@ class SequenceNetRegressor(NeuralNetRegressor):
         y_arr = check_target(y, n)
         if n < 2:
             raise ValueError(f"X must hold at least 2 samples to fit, got {n}.")
+        split_groups = self._check_split_groups(groups, n)
         if self.amp and not str(resolve_device(self.device)).startswith("cuda"):
             warnings.warn("amp=True needs a CUDA device; training in float32.", stacklevel=2)
         fitted = dict(vars(self))
         if isinstance(fitted.get("history_"), History):
             fitted["history_"] = History(fitted["history_"])  # skorch clears it in place
         try:
+            self._split_groups_ = split_groups
             self._fit_checked(data, y_arr, fitted, first_partial, **fit_params)
         except (ValueError, TypeError, OSError):
             if not vars(self).get("_inputs_checked_"):
@@ -555,7 +593,13 @@ class SequenceNetRegressor(NeuralNetRegressor):
                 vars(self).update(fitted)
             raise
         finally:
-            for flag in ("_resume_state_", "_fitting_", "_checkpointing_", "_inputs_checked_"):
+            for flag in (
+                "_resume_state_",
+                "_fitting_",
+                "_checkpointing_",
+                "_inputs_checked_",
+                "_split_groups_",
+            ):
                 vars(self).pop(flag, None)
         return self
 
@@ -580,7 +624,8 @@ class SequenceNetRegressor(NeuralNetRegressor):
         # A checkpoint holds one fit from scratch: training that goes on, and partial_fit's
         # first call (whose epochs= the checkpoint's name does not record), use none.
         checkpointed = self.checkpoint_dir is not None and not (goes_on or first_partial)
-        state = self._checkpoint_to_resume(data, y_arr) if checkpointed else None
+        groups = self._split_groups_
+        state = self._checkpoint_to_resume(data, y_arr, groups) if checkpointed else None
         self.resumed_from_epoch_ = 0 if state is None else int(state["epoch"])
         if state is not None:
             self.seed_ = state["seed"]  # the split and initialisation of the first run
@@ -601,11 +646,13 @@ class SequenceNetRegressor(NeuralNetRegressor):
             return secrets.randbelow(2**31)  # fresh entropy; leaves numpy's state alone
         return int(check_random_state(self.random_state).randint(2**31 - 1))
 
-    def _checkpoint_to_resume(self, data, y: np.ndarray) -> dict | None:
+    def _checkpoint_to_resume(
+        self, data, y: np.ndarray, groups: np.ndarray | None = None
+    ) -> dict | None:
         """Fingerprint this fit and read the checkpoint to resume from, per ``resume``."""
         if self.checkpoint_dir is None:
             return None
-        fit_fingerprint = fingerprint(self, data, y)
+        fit_fingerprint = fingerprint(self, data, y, groups)
         self._checkpoint_fingerprint_ = fit_fingerprint
         if self.resume is False:
             return None
@@ -669,7 +716,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
         for group in self.optimizer_.param_groups:
             group["lr"] = group.get("initial_lr", group["lr"])
 
-    def partial_fit(self, X, y, classes=None, **fit_params):
+    def partial_fit(self, X, y, classes=None, groups=None, **fit_params):
         """Train the network further on ``X, y`` (scaled as in :meth:`fit`).
 
         The first call on an unfitted estimator is :meth:`fit` (scikit-learn's convention):
@@ -684,6 +731,8 @@ class SequenceNetRegressor(NeuralNetRegressor):
             Finite targets, as many columns as in :meth:`fit`.
         classes : None
             Unused; kept for skorch's signature.
+        groups : array-like of shape (n_samples,) or None, default=None
+            Group labels for the early-stopping split, as in :meth:`fit`.
         **fit_params : dict
             Passed to :meth:`skorch.NeuralNet.partial_fit`.
 
@@ -700,7 +749,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
             return super().partial_fit(X, y, classes=classes, **fit_params)
         if not vars(self).get("initialized_"):
             self._first_partial_fit_ = True
-            return self.fit(X, y, **fit_params)
+            return self.fit(X, y, groups=groups, **fit_params)
         # skorch's own partial_fit would skip the input checks and the target scaling.
         self._check_params()
         data = self._check_inputs(X)
@@ -712,10 +761,14 @@ class SequenceNetRegressor(NeuralNetRegressor):
                 f"y must have {self.n_outputs_} column(s) as in fit, got {y2.shape[1]}."
             )
         y_std = ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
-        self._size_schedule(data, y_std, fit_params.get("epochs"))
-        with _private_rng():
-            torch.manual_seed(self._training_seed())
-            super().partial_fit(data, y_std, classes=classes, **fit_params)
+        self._split_groups_ = self._check_split_groups(groups, n)
+        try:
+            self._size_schedule(data, y_std, fit_params.get("epochs"))
+            with _private_rng():
+                torch.manual_seed(self._training_seed())
+                super().partial_fit(data, y_std, classes=classes, **fit_params)
+        finally:
+            vars(self).pop("_split_groups_", None)
         return self
 
     def _training_seed(self) -> int:

@@ -59,7 +59,7 @@ def _stable_repr(value) -> str:
     return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
 
 
-def fingerprint(net, data, y: np.ndarray) -> dict:
+def fingerprint(net, data, y: np.ndarray, groups: np.ndarray | None = None) -> dict:
     """What a checkpoint must match to be resumed: the estimator, its settings and the data.
 
     Parameters
@@ -70,17 +70,22 @@ def fingerprint(net, data, y: np.ndarray) -> dict:
         The checked network inputs.
     y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         The checked target.
+    groups : ndarray of shape (n_samples,) or None, default=None
+        The checked group codes of the early-stopping split, which shape it.
 
     Returns
     -------
     fingerprint : dict
-        ``estimator`` (class name), ``n_samples``, ``data`` (SHA-256 of inputs and target)
+        ``estimator`` (class name), ``n_samples``, ``data`` (SHA-256 of inputs, target and
+        any groups)
         and ``params`` (a stable repr of every parameter that shapes training, or what
         ``net._fingerprint_params()`` gives for it).
     """
     digest = hashlib.sha256()
     arrays = sorted(data.items()) if isinstance(data, dict) else [("X", data)]
-    for name, arr in [*arrays, ("y", y)]:
+    # A fit without groups hashes as before groups existed, so its checkpoints still resume.
+    extra = [] if groups is None else [("groups", groups)]
+    for name, arr in [*arrays, ("y", y), *extra]:
         arr = np.ascontiguousarray(arr)
         digest.update(f"{name}:{arr.dtype.str}:{arr.shape};".encode())
         digest.update(arr.tobytes())
@@ -144,7 +149,10 @@ def describe_mismatch(stored: dict, current: dict) -> str | None:
             f"got {current['n_samples']}"
         )
     if stored.get("data") != current["data"]:
-        return "it was written for different training data (X or y differ)"
+        return (
+            "it was written for different training data (X, y or the groups of its "
+            "validation split differ)"
+        )
     old, new = stored.get("params", {}), current["params"]
     changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
     if changed:

@@ -7,7 +7,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .._validation import format_rows
+from .._validation import check_groups
 
 __all__ = ["sequence_groups"]
 
@@ -56,18 +56,8 @@ def sequence_groups(sequences, groups=None) -> np.ndarray:
     n_rows = len(seq_codes)
     if groups is None:
         return seq_codes.astype(np.int64)
-    group_values = pd.Series(np.asarray(groups, dtype=object).ravel(), dtype=object)
-    if len(group_values) != n_rows:
-        raise ValueError(
-            f"groups must have one label per sequence ({n_rows}), got {len(group_values)}."
-        )
-    group_codes, group_uniques = pd.factorize(group_values)
-    missing = np.flatnonzero(group_codes < 0)
-    if missing.size:
-        raise ValueError(
-            f"groups must not hold missing labels, got missing values at {format_rows(missing)}."
-        )
-    n_seq, n_group = len(seq_uniques), len(group_uniques)
+    group_codes = check_groups(groups, n_rows)
+    n_seq, n_group = len(seq_uniques), int(group_codes.max(initial=-1)) + 1
     # Bipartite graph: node i < n_seq is a sequence, node n_seq + j is a group.
     graph = coo_matrix(
         (np.ones(n_rows, dtype=np.int8), (seq_codes, n_seq + group_codes)),

@@ -312,7 +312,8 @@ def tune_dynapro(
     :func:`~sklearn_dynapro.make_dynapro_pipeline` with it and scores it with
     :func:`~sklearn.model_selection.cross_validate` over ``inner_folds`` folds of
     :class:`~sklearn.model_selection.GroupKFold`, grouped by :func:`sequence_groups` (identical
-    sequences, and rows sharing a ``groups`` label, stay on one side). The validation loss of
+    sequences, and rows sharing a ``groups`` label, stay on one side); each fold's
+    early-stopping split holds out whole groups of the same labels. The validation loss of
     every epoch is reported through :class:`CVPruningCallback`, and the pruner (by default
     :class:`~optuna.pruners.MedianPruner`) stops trials whose curves fall behind.
 
@@ -432,8 +433,17 @@ def tune_dynapro(
             random_state=cv_seed,
             callbacks=[("optuna_pruning", CVPruningCallback(trial, "valid_loss"))],
         )
+        # The early-stopping split inside each fold, whose loss the pruner watches, is
+        # grouped by the same labels as the folds.
         result = cross_validate(
-            pipeline, X, y, groups=labels, cv=cv, scoring=scorer, error_score="raise"
+            pipeline,
+            X,
+            y,
+            groups=labels,
+            cv=cv,
+            scoring=scorer,
+            error_score="raise",
+            params={"model__groups": labels},
         )
         scores = [float(s) for s in result["test_score"]]
         trial.set_user_attr("inner_scores", scores)

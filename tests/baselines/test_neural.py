@@ -16,6 +16,7 @@ from sklearn.utils.estimator_checks import (
     check_parameters_default_constructible,
     check_set_params,
 )
+from skorch.callbacks import Callback
 
 from sklearn_dynapro.baselines import (
     FramePoolRegressor,
@@ -26,7 +27,11 @@ from sklearn_dynapro.baselines import (
     make_mttrans_pipeline,
     make_optimus_pipeline,
 )
-from sklearn_dynapro.datasets import load_mpra_random50, load_mpra_varlen_random
+from sklearn_dynapro.datasets import (
+    load_cao2021_te,
+    load_mpra_random50,
+    load_mpra_varlen_random,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -93,6 +98,30 @@ def test_predicts_one_value_per_input_in_order(fitted, mrl):
     assert pred.shape == (50,) and pred.dtype == np.float64
     np.testing.assert_allclose(pipe.predict(X[:50][::-1]), pred[::-1], rtol=1e-5, atol=1e-6)
     assert len(pipe[-1].history_) == COMMON["max_epochs"]
+
+
+class _ValidRows(Callback):
+    """Record the rows each validation pass scores, read from ``y = row index``."""
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.rows = set()
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            y_std = batch[1].numpy().ravel().astype(np.float64)
+            self.rows.update(np.rint(y_std * net.y_scale_[0] + net.y_mean_[0]).astype(int))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_groups_hold_whole_groups_out_for_early_stopping(name):
+    X, _ = load_cao2021_te(cell_line="PC3", target="te")
+    X = X.iloc[:120].reset_index(drop=True)
+    transcripts = X["transcript_id"].to_numpy()
+    record = _ValidRows()
+    pipe = tiny_pipeline(name, max_epochs=1, valid_fraction=0.25, callbacks=[("rows", record)])
+    pipe.fit(X, np.arange(len(X), dtype=float), model__groups=transcripts)
+    held_out = set(transcripts[sorted(record.rows)])
+    assert held_out and np.isin(transcripts, list(held_out)).sum() == len(record.rows)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -52,6 +52,7 @@ def first_fold():
             [(train[:n_train], test[:n_test])],
             dataset.max_len,
             dataset.targets,
+            dataset.groups,
         )
 
     return cut

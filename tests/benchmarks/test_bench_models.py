@@ -38,10 +38,27 @@ def test_bench_dynapro_runs_configs_on_both_tasks(small_data, tmp_path, capsys):
     # TE/EL: both cell lines, one row per target (log TE and log expression).
     assert len(te) == 3 * 2 * 2 and set(te["target"]) == {"log_te", "log_expression"}
     assert set(te["dataset"]) == {"cao2021_HEK293", "cao2021_PC3"}
+    # Early stopping holds out whole transcripts where the folds are grouped by them.
+    assert set(te["valid_split"]) == {"groups"} and set(mrl["valid_split"]) == {"rows"}
     for column in ("r2_pearson", "R2", "spearman", "rmse", "fit_seconds", "peak_mib"):
         assert rows[column].notna().all()
     out = capsys.readouterr().out
     assert "| task" in out and "cao2021_PC3" in out
+
+
+def test_bench_dynapro_can_split_te_windows_row_wise_for_early_stopping(small_data, tmp_path):
+    bench = small_data("bench_dynapro")
+    csv = tmp_path / "rows.csv"
+    args = ["--task", "te", "--configs", "tuned", "--cell-lines", "PC3", "--epochs", "1"]
+    args += ["--threads", "1", "--n-jobs", "1", "--csv", str(csv)]
+    bench.main([*args, "--valid-split", "rows"])
+    bench.main(args)
+    rows = pd.read_csv(csv)
+    assert rows["valid_split"].tolist() == ["rows", "rows", "groups", "groups"]
+    # Both kinds of rows are kept apart in the summary, not taken for reruns of one fold.
+    table = bench.summarise(rows, ["model", "target", "valid_split"])
+    assert sorted(table["valid_split"]) == ["groups", "groups", "rows", "rows"]
+    assert set(table["folds"]) == {1}
 
 
 def test_bench_dynapro_resumes_from_its_checkpoints(small_data, tmp_path):

@@ -8,6 +8,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
@@ -128,6 +129,18 @@ def test_summary_counts_each_fold_once_and_times_resumed_folds_by_their_epochs(h
     other = pd.DataFrame([row(0, 100.0, data="a"), row(0, 100.0, data="b", r2=0.7)])
     (entry,) = harness.summarise(other, ["model"]).to_dict("records")
     assert entry["folds"] == 2 and entry["r2_pearson"] == "0.600 ± 0.141"
+
+
+def test_only_models_with_an_early_stopping_split_get_groups(harness):
+    from sklearn_dynapro import make_dynapro_pipeline
+    from sklearn_dynapro.baselines import make_rf_baseline
+    from sklearn_dynapro.models import DynaProRegressor
+
+    groups = np.array([0, 0, 1])
+    assert harness.group_fit_params(make_dynapro_pipeline(), groups) == {"model__groups": groups}
+    assert harness.group_fit_params(DynaProRegressor(), groups) == {"groups": groups}
+    assert harness.group_fit_params(make_rf_baseline(), groups) == {}
+    assert harness.group_fit_params(make_dynapro_pipeline(), None) == {}
 
 
 def test_rows_read_back_keep_their_commit(harness, tmp_path):

@@ -211,7 +211,7 @@ def test_mismatched_checkpoint_is_refused_or_replaced(mrl, uninterrupted, tmp_pa
     strict = {**TINY, "checkpoint_dir": folder, "resume": True}
     with pytest.raises(ValueError, match=r"of this fit.*written for 240 training samples, got 200"):
         make_dynapro_pipeline(**strict).fit(X[:200], y[:200])
-    with pytest.raises(ValueError, match=r"different training data \(X or y differ\)"):
+    with pytest.raises(ValueError, match=r"different training data \(X, y or the groups"):
         make_dynapro_pipeline(**strict).fit(X, y[::-1])
     with pytest.raises(ValueError, match=r"other parameters: lr=0\.003 \(now 0\.01\)"):
         make_dynapro_pipeline(**{**strict, "lr": 1e-2}).fit(X, y)
@@ -251,6 +251,25 @@ def test_mismatched_checkpoint_is_refused_or_replaced(mrl, uninterrupted, tmp_pa
         make_dynapro_pipeline(**params, resume=True).fit(X[:200], y[:200])
     with pytest.warns(UserWarning, match="must be a training checkpoint.*from scratch"):
         make_dynapro_pipeline(**params).fit(X[:200], y[:200])
+
+
+def test_groups_of_the_validation_split_name_the_checkpoint(mrl, tmp_path):
+    # The groups move the early-stopping split, so a fit with other groups (or none) is
+    # another fit: resuming it would mix two splits in one training run.
+    X, y = mrl
+    groups = np.arange(len(X)) // 4
+    params = {**TINY, "max_epochs": 2, "checkpoint_dir": tmp_path}
+    first = make_dynapro_pipeline(**params).fit(X, y, model__groups=groups)
+    again = make_dynapro_pipeline(**params).fit(X, y, model__groups=groups)
+    assert again[-1].resumed_from_epoch_ == 2
+    np.testing.assert_array_equal(again.predict(X[:30]), first.predict(X[:30]))
+    with pytest.raises(ValueError, match=r"different training data \(X, y or the groups"):
+        make_dynapro_pipeline(**params, resume=True).fit(X, y)
+    with pytest.raises(ValueError, match=r"different training data \(X, y or the groups"):
+        make_dynapro_pipeline(**params, resume=True).fit(X, y, model__groups=groups // 2)
+    # Labels that group the rows alike are the same split, whatever their names.
+    renamed = make_dynapro_pipeline(**params, resume=True)
+    assert renamed.fit(X, y, model__groups=groups + 100)[-1].resumed_from_epoch_ == 2
 
 
 def test_cross_validation_folds_keep_and_resume_their_own_checkpoints(mrl, tmp_path):

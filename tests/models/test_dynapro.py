@@ -13,10 +13,11 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 import torch
 from sklearn.base import clone
 from sklearn.metrics import r2_score
-from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, cross_val_score
 from sklearn.utils.estimator_checks import (
     check_get_params_invariance,
     check_no_attributes_set_in_init,
@@ -153,6 +154,20 @@ def test_training_calls_that_go_on_draw_new_batch_orders(mrl):
     again = _FirstBatches()
     tiny_pipeline(**params, callbacks=[("rec", again)]).fit(X, y).fit(X, y).fit(X, y)
     assert all(torch.equal(a, b) for a, b in zip(again.seen, warm.seen, strict=True))
+
+
+def test_callbacks_set_on_a_fitted_net_run_when_training_goes_on(mrl):
+    # skorch rebuilt callbacks_ before storing the new list: partial_fit and warm starts,
+    # which do not rebuild them, ran the old callbacks.
+    X, y = mrl
+    X, y = X[:64], y[:64]
+    pipe = tiny_pipeline(max_epochs=1, valid_fraction=0).fit(X, y)
+    inputs = pipe[0].transform(X)
+    record = _FirstBatches()
+    pipe[-1].set_params(callbacks=[("rec", record)]).partial_fit(inputs, y)
+    assert len(record.seen) == 1
+    pipe.set_params(model__warm_start=True).fit(X, y)
+    assert len(record.seen) == 2
 
 
 def test_pickle_leaves_the_lr_scheduler_out(mrl):
@@ -340,6 +355,108 @@ def test_early_stopping_uses_a_validation_split(mrl):
     batches = history[0]["batches"]
     assert sum(b["train_batch_size"] for b in batches if "train_batch_size" in b) == 320
     assert sum(b["valid_batch_size"] for b in batches if "valid_batch_size" in b) == 80
+
+
+class _SplitRows(Callback):
+    """Record which rows each epoch trains and validates on, read from ``y = row index``."""
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.rows = {True: set(), False: set()}
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        y_std = batch[1].numpy().ravel().astype(np.float64)
+        rows = np.rint(y_std * net.y_scale_[0] + net.y_mean_[0]).astype(int)
+        self.rows[training].update(rows.tolist())
+
+
+@pytest.fixture(scope="module")
+def te_windows():
+    X, _ = load_cao2021_te(cell_line="HEK293", target="te")
+    return X.iloc[:240].reset_index(drop=True)
+
+
+def _split_transcripts(X, **fit_params):
+    # The target is the row index, so the batches say which rows went where.
+    record = _SplitRows()
+    pipe = tiny_pipeline(max_epochs=1, valid_fraction=0.25, callbacks=[("rows", record)])
+    pipe.fit(X, np.arange(len(X), dtype=float), **fit_params)
+    transcripts = X["transcript_id"].to_numpy()
+    train, valid = sorted(record.rows[True]), sorted(record.rows[False])
+    assert sorted(train + valid) == list(range(len(X)))
+    return set(transcripts[train]), set(transcripts[valid]), pipe
+
+
+def test_groups_hold_whole_groups_out_for_early_stopping(te_windows):
+    # Windows of one transcript share its labels: a row-wise split validated on windows
+    # whose transcript also trains, so early stopping judged on rows it had nearly seen.
+    X = te_windows
+    train, valid, _ = _split_transcripts(X)
+    assert train & valid
+    train, valid, pipe = _split_transcripts(X, model__groups=X["transcript_id"])
+    assert valid and not train & valid
+    # valid_fraction is the share of transcripts held out
+    assert len(valid) == int(np.ceil(0.25 * X["transcript_id"].nunique()))
+    assert not hasattr(pipe[-1], "_split_groups_")  # nothing of the call stays behind
+    # The seed fixes the split; renaming the groups does not move it.
+    again = _split_transcripts(X, model__groups=X["transcript_id"].to_numpy())
+    renamed = _split_transcripts(X, model__groups="t" + X["transcript_id"].astype(str))
+    assert again[:2] == renamed[:2] == (train, valid)
+
+
+def test_groups_reach_each_fold_through_cross_validate(te_windows):
+    X = te_windows
+    y = np.arange(len(X), dtype=float)
+    groups = X["transcript_id"].to_numpy()
+    cv = GroupKFold(2)
+    scores = cross_val_score(
+        tiny_pipeline(max_epochs=1), X, y, groups=groups, cv=cv, params={"model__groups": groups}
+    )
+    by_hand = []
+    for train, test in cv.split(X, y, groups):
+        pipe = tiny_pipeline(max_epochs=1)
+        pipe.fit(X.iloc[train], y[train], model__groups=groups[train])
+        by_hand.append(pipe.score(X.iloc[test], y[test]))
+    np.testing.assert_allclose(scores, by_hand)
+    # With scikit-learn's metadata routing, the estimator requests them instead.
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = tiny_pipeline(max_epochs=1)
+        pipe[-1].set_fit_request(groups=True)
+        routed = cross_val_score(pipe, X, y, cv=cv, params={"groups": groups})
+    np.testing.assert_allclose(routed, by_hand)
+
+
+def test_partial_fit_takes_groups(te_windows):
+    X = te_windows
+    y = np.arange(len(X), dtype=float)
+    groups = X["transcript_id"].to_numpy()
+    pipe = tiny_pipeline(max_epochs=1, valid_fraction=0.25).fit(X, y, model__groups=groups)
+    record = _SplitRows()
+    net = pipe[-1].set_params(callbacks=[("rows", record)])
+    net.partial_fit(pipe[0].transform(X), y, groups=groups)
+    train, valid = (set(groups[sorted(record.rows[flag])]) for flag in (True, False))
+    assert valid and not train & valid
+
+
+@pytest.mark.parametrize(
+    ("groups", "params", "match"),
+    [
+        (lambda g: g[:-1], {}, r"one label per row \(240\), got 239"),
+        (lambda g: np.where(np.arange(len(g)) == 3, None, g), {}, r"missing values at row \[3\]"),
+        (lambda g: np.zeros(len(g)), {}, "at least 2 distinct labels"),
+        (lambda g: np.stack([g, g], axis=1), {}, "must be 1-D"),
+        (lambda g: "t1", {}, "single str"),
+    ],
+)
+def test_bad_groups_are_refused_before_training(te_windows, groups, params, match):
+    X = te_windows
+    labels = X["transcript_id"].to_numpy().astype(object)
+    pipe = tiny_pipeline(max_epochs=1, **params)
+    with pytest.raises(ValueError, match=match):
+        pipe.fit(X, np.arange(len(X), dtype=float), model__groups=groups(labels))
+    # one group is fine when nothing is held out
+    tiny_pipeline(max_epochs=1, valid_fraction=0).fit(
+        X, np.arange(len(X), dtype=float), model__groups=np.zeros(len(X))
+    )
 
 
 @pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
