@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import format_rows
-from ._orfs import edit_span, orf_signature, touching, uaug_starts
+from ._orfs import edit_span, orf_signature, uaug_starts
 from ._predict import check_batch_size, check_estimator, predict_batched, read_sequences
 
 __all__ = ["score_variants"]
@@ -29,22 +29,48 @@ def _variant_type(ref_len: int, alt_len: int) -> str:
     return "delins"
 
 
+def _paired_atgs(long: str, short: str, long_atg: list[int], short_atg: list[int]) -> int:
+    """ATGs of ``short`` paired with an ATG of ``long`` across one gap of the length difference.
+
+    ``short[:k]`` pairs with ``long[:k]`` and ``short[k:]`` with ``long[k + gap:]``. The gap
+    goes where it leaves the fewest mismatched bases, so an indel that comes with
+    substitutions elsewhere is placed on the indel; where several placements tie (an indel
+    inside a repeat) the one pairing the most ATGs counts, so an ATG that merely slides
+    along with the indel stays paired. An ATG is paired when its three bases pair with an
+    ATG's: it is neither split by the gap nor moved.
+    """
+    gap = len(long) - len(short)
+    a = np.frombuffer(long.encode(), dtype=np.uint8)
+    b = np.frombuffer(short.encode(), dtype=np.uint8)
+    # mismatches(k) = mismatches left of the gap + mismatches right of it, for k = 0 … len(short)
+    left = np.concatenate([[0], np.cumsum(a[: len(b)] != b)])
+    right = np.concatenate([np.cumsum((a[gap:] != b)[::-1])[::-1], [0]])
+    cost = left + right
+    long_set = set(long_atg)
+    best = 0
+    for k in np.flatnonzero(cost == cost.min()):
+        paired = sum(
+            1 for j in short_atg if not j < k < j + 3 and (j if j + 3 <= k else j + gap) in long_set
+        )
+        best = max(best, paired)
+    return best
+
+
 def _annotate(ref: str, alt: str) -> dict:
     """Edit position and the uAUG / uORF flags of one pair (see :func:`score_variants`)."""
     left = edit_span(ref, alt, shift="left")
     right = edit_span(ref, alt, shift="right")
     ref_atg, alt_atg = uaug_starts(ref), uaug_starts(alt)
     if len(ref) == len(alt):
-        # Substitutions: an ATG is gained or lost exactly when it is in one sequence and not
-        # at the same place in the other. The edit span of separate changes (a phased pair
-        # of SNVs) would also cover the unchanged ATGs between them.
-        gained = len(set(alt_atg) - set(ref_atg))
-        lost = len(set(ref_atg) - set(alt_atg))
+        # Substitutions: an ATG is kept exactly when it is at the same place in both. The
+        # edit span of separate changes (a phased pair of SNVs) would also cover the
+        # unchanged ATGs between them.
+        kept = len(set(alt_atg) & set(ref_atg))
+    elif len(alt) > len(ref):
+        kept = _paired_atgs(alt, ref, alt_atg, ref_atg)
     else:
-        # An ATG that merely slides along with an indel in a repeat touches the edit in one
-        # placement only; counting the smaller of the two keeps it out.
-        gained = min(touching(alt_atg, e.start, e.alt_end) for e in (left, right))
-        lost = min(touching(ref_atg, e.start, e.ref_end) for e in (left, right))
+        kept = _paired_atgs(ref, alt, ref_atg, alt_atg)
+    gained, lost = len(alt_atg) - kept, len(ref_atg) - kept
     shift = len(alt) - len(ref)
     kind = _variant_type(left.ref_end - left.start, left.alt_end - left.start)
     ref_orfs, alt_orfs = orf_signature(ref), orf_signature(alt)
@@ -149,11 +175,16 @@ def score_variants(
           ``delta · log2 10`` for ``"log10"``.
         - ``n_uaug_ref``, ``n_uaug_alt``: ``ATG`` triplets wholly inside each UTR (upstream
           AUGs; none can straddle the UTR/CDS junction because the CDS starts with ATG).
-        - ``creates_uaug`` / ``destroys_uaug``: an ``ATG`` of ``alt`` / ``ref`` shares a base
-          with the edited bases (or, for a pure indel, is split by the junction) in both the
-          5'-most and the 3'-most placement of the edit. An ATG that only slides along
-          with an indel inside a repeat is neither; a substitution that moves a uAUG sets
-          both. A net gain of uAUGs always sets ``creates_uaug``, a net loss
+        - ``creates_uaug`` / ``destroys_uaug``: an ``ATG`` of ``alt`` / ``ref`` has no
+          counterpart in the other sequence. Bases pair by position when the lengths are
+          equal; otherwise ``alt`` is aligned to ``ref`` with one gap of the length change,
+          placed where it leaves the fewest mismatched bases (so an indel that comes with a
+          distant substitution is placed on the indel), and among equally good placements
+          (an indel inside a repeat) the one that pairs the most ATGs. An ATG has a
+          counterpart when its three bases pair with an ATG's: one that has a base in the
+          gap, is split by it or sits on a substitution has none. An ATG that only slides
+          along with an indel inside a repeat is neither; a substitution that moves a uAUG
+          sets both. A net gain of uAUGs always sets ``creates_uaug``, a net loss
           ``destroys_uaug``.
         - ``frame_shift``: the length change is not a multiple of 3 and a uAUG of ``ref``
           lies wholly 5' of the edit (3'-most placement), so its reading frame relative to

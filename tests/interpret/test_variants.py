@@ -108,6 +108,27 @@ def test_an_atg_sliding_with_an_indel_in_a_repeat_is_neither_gained_nor_lost():
     assert not out["frame_shift"].any() and not out["uorf_change"].any()
 
 
+def test_an_atg_between_an_indel_and_a_distant_substitution_is_kept():
+    # The edit span of an insertion at 1 plus G>A at the end covers the unchanged ATG.
+    ref = "CCCATGCCCGGG"
+    out = score_variants(
+        LengthModel(),
+        [ref, ref, ref, "CCCACGCCCGGG"],
+        [
+            "CTCCATGCCCGGA",  # insertion 5' of the ATG, substitution 3' of it
+            "CCATGCCCGGA",  # deletion 5' of it, substitution 3'
+            "ACCATGCCCGGGG",  # substitution 5', insertion 3' (in the G run)
+            "CTCCATGCCCGGG",  # the insertion comes with C>T making ACG an ATG
+        ],
+    )
+    assert out["creates_uaug"].tolist() == [False, False, False, True]
+    assert out["destroys_uaug"].tolist() == [False, False, False, False]
+    # Undoing a variant swaps what it creates and destroys.
+    undo = score_variants(LengthModel(), out["alt"], out["ref"])
+    assert undo["destroys_uaug"].tolist() == out["creates_uaug"].tolist()
+    assert undo["creates_uaug"].tolist() == out["destroys_uaug"].tolist()
+
+
 def test_one_nt_indel_downstream_of_a_uaug_shifts_its_frame(ridge):
     ref = "GCATGCCGCCGCCGCCGCC"
     alt = [
