@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from typing import NamedTuple
 
-__all__ = ["Edit", "edit_span", "orf_signature", "touching", "uaug_starts"]
+__all__ = ["Edit", "edit_span", "orf_signature", "uaug_starts"]
 
 _ATG = re.compile(r"(?=ATG)")
 _STOPS = frozenset({"TAA", "TAG", "TGA"})
@@ -99,13 +99,3 @@ def edit_span(ref: str, alt: str, *, shift: str) -> Edit:
         suffix = _common_suffix(ref, alt, shortest)
         prefix = _common_prefix(ref, alt, shortest - suffix)
     return Edit(prefix, len(ref) - suffix, len(alt) - suffix)
-
-
-def touching(starts: list[int], lo: int, hi: int) -> int:
-    """Number of ATGs (starting at ``starts``) that share a base with ``[lo, hi)``.
-
-    For an empty span (``lo == hi``, a pure insertion or deletion junction) an ATG counts
-    when the junction falls strictly inside it (``i < lo < i + 3``), i.e. the edit splits it.
-    """
-    # One test covers both cases: with hi == lo it reads i < lo < i + 3.
-    return sum(1 for i in starts if i < hi and i + 3 > lo)
