@@ -132,18 +132,10 @@ def fit_and_score(
         n_train=len(train),
         n_test=len(test),
     )
-    model = estimator[-1] if hasattr(estimator, "steps") else estimator
-    history = getattr(model, "history_", None)
-    if history is not None:
-        row["epochs"] = len(history)
+    times = training_times(estimator)
+    row.update(times)
+    if times:
         row["valid_split"] = "groups" if fit_params else "rows"
-        # A restored history keeps its epochs' durations, so this is the whole training time.
-        row["epoch_seconds_total"] = float(sum(history[:, "dur"]))
-    resumed = getattr(model, "resumed_from_epoch_", None)
-    if resumed is not None:
-        # A resumed fit's fit_seconds covers only the epochs after this one.
-        row["resumed_from_epoch"] = resumed
-        row["restored_epoch_seconds"] = restored_seconds(model)
     if return_pred:
         row["y_pred"] = y_pred
     return row
@@ -188,6 +180,25 @@ def restored_seconds(net) -> float:
     """Seconds of the epochs a resumed fit took from its checkpoint (0 when none)."""
     resumed = getattr(net, "resumed_from_epoch_", 0) or 0
     return float(sum(net.history_[:resumed, "dur"])) if resumed else 0.0
+
+
+def training_times(estimator) -> dict:
+    """Epochs and their seconds of a fitted neural model (or pipeline); empty for others.
+
+    ``epoch_seconds_total`` counts every epoch in the history, restored ones too (a restored
+    history keeps its epochs' durations). A resumed fit's ``fit_seconds`` covers only the
+    epochs after ``resumed_from_epoch``; ``restored_epoch_seconds`` is what it leaves out.
+    """
+    model = estimator[-1] if hasattr(estimator, "steps") else estimator
+    history = getattr(model, "history_", None)
+    if history is None:
+        return {}
+    return {
+        "epochs": len(history),
+        "epoch_seconds_total": float(sum(history[:, "dur"])),
+        "resumed_from_epoch": getattr(model, "resumed_from_epoch_", 0),
+        "restored_epoch_seconds": restored_seconds(model),
+    }
 
 
 def fit_seconds(rows: pd.DataFrame) -> pd.Series:

@@ -88,7 +88,7 @@ from _harness import (
     group_fit_params,
     isolated_worker,
     peak_rss_mib,
-    restored_seconds,
+    training_times,
 )
 
 from sklearn_dynapro.metrics import SCORING
@@ -464,17 +464,14 @@ def run_model(
             params=params,
         )
     # A fit resumed from a checkpoint times only the epochs it ran; keep what it restored.
-    nets = [e[-1] if hasattr(e, "steps") else e for e in result["estimator"]]
-    histories = [getattr(net, "history_", None) for net in nets]
+    times = [training_times(estimator) for estimator in result["estimator"]]
     return {
         "folds": folds,
         "fit_seconds": result["fit_time"].tolist(),
-        "resumed_from_epoch": [getattr(net, "resumed_from_epoch_", None) for net in nets],
-        "epoch_seconds_total": [None if h is None else float(sum(h[:, "dur"])) for h in histories],
-        "restored_epoch_seconds": [
-            None if h is None else restored_seconds(net)
-            for net, h in zip(nets, histories, strict=True)
-        ],
+        **{
+            key: [t.get(key) for t in times]
+            for key in ("resumed_from_epoch", "epoch_seconds_total", "restored_epoch_seconds")
+        },
         "scores": {k[5:]: v.tolist() for k, v in result.items() if k.startswith("test_")},
         "train_sizes": [len(t) for t in result["indices"]["train"]],
         "test_indices": result["indices"]["test"],
