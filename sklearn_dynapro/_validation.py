@@ -416,7 +416,10 @@ def check_groups(groups, n_samples: int) -> np.ndarray:
             f"groups must be an array-like of one label per row, got a single "
             f"{type(groups).__name__}."
         )
-    values = np.asarray(groups.to_numpy() if isinstance(groups, pd.Series) else groups)
+    # dtype=object: NumPy would turn ["a", 1] into strings, merging the label 1 with "1".
+    values = np.asarray(
+        groups.to_numpy() if isinstance(groups, pd.Series) else groups, dtype=object
+    )
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     if values.ndim != 1:

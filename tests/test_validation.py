@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from sklearn_dynapro import check_sequences, check_target
-from sklearn_dynapro._validation import check_bool, check_int
+from sklearn_dynapro._validation import check_bool, check_groups, check_int
 
 
 def test_normalises_case_and_uracil():
@@ -174,3 +174,36 @@ def test_check_int_and_check_bool():
     assert check_bool("flag", np.True_) is True
     with pytest.raises(TypeError, match=r"flag must be a bool, got 1\."):
         check_bool("flag", 1)
+
+
+def test_check_groups_numbers_labels_by_first_appearance():
+    # Real transcript ids; the codes do not depend on how the labels sort.
+    from sklearn_dynapro.datasets import load_cao2021_te
+
+    X, _ = load_cao2021_te(cell_line="PC3", target="te")
+    ids = X["transcript_id"].iloc[:50]
+    codes = check_groups(ids, 50)
+    assert codes[0] == 0 and codes.dtype == np.int64
+    # Reversed rows: the first row (the last transcript) is 0, and the rows group alike.
+    reversed_codes = check_groups(ids[::-1], 50)[::-1]
+    assert reversed_codes[-1] == 0
+    pairs = set(zip(codes, reversed_codes, strict=True))
+    assert len(pairs) == len(set(codes)) == len(set(reversed_codes))
+    np.testing.assert_array_equal(check_groups("x" + ids, 50), codes)
+    # A number and its text are different labels (NumPy would have made both strings).
+    assert check_groups(["a", 1, "1", 1], 4).tolist() == [0, 1, 2, 1]
+    assert check_groups(np.array([[3], [4], [3]]), 3).tolist() == [0, 1, 0]
+
+
+@pytest.mark.parametrize(
+    ("groups", "match"),
+    [
+        ("abc", "single str"),
+        ([1, 2], r"one label per row \(3\), got 2"),
+        ([[1, 2], [3, 4], [5, 6]], r"must be 1-D .* shape \(3, 2\)"),
+        ([1.0, np.nan, None], r"missing values at rows \[1, 2\]"),
+    ],
+)
+def test_check_groups_errors(groups, match):
+    with pytest.raises(ValueError, match=match):
+        check_groups(groups, 3)
