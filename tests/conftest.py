@@ -16,6 +16,22 @@ from sklearn_dynapro.baselines import (
 
 
 @pytest.fixture
+def fit_groups(monkeypatch) -> list:
+    """Record the ``groups`` each ``DynaProRegressor.fit`` is given (None when none), in order."""
+    from sklearn_dynapro.models import DynaProRegressor
+
+    seen = []
+    fit = DynaProRegressor.fit
+
+    def recording_fit(self, X, y, groups=None, **params):
+        seen.append(groups)
+        return fit(self, X, y, groups=groups, **params)
+
+    monkeypatch.setattr(DynaProRegressor, "fit", recording_fit)
+    return seen
+
+
+@pytest.fixture
 def one_thread() -> Iterator[None]:
     """Tiny models on a shared machine: one intra-op thread is faster and steadier.
 

@@ -14,7 +14,7 @@ from optuna.trial import TrialState
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, KFold
 
-from sklearn_dynapro import DynaProRegressor, make_dynapro_pipeline
+from sklearn_dynapro import make_dynapro_pipeline
 from sklearn_dynapro.datasets import load_cao2021_te, load_mpra_random50
 from sklearn_dynapro.metrics import SCORING
 from sklearn_dynapro.tuning import (
@@ -190,25 +190,17 @@ def test_trials_report_every_inner_fold_and_complete(mrl):
     assert params["features"] is None and params["module__d_model"] == 16
 
 
-def test_inner_fits_hold_out_whole_groups_for_early_stopping(monkeypatch):
+def test_inner_fits_hold_out_whole_groups_for_early_stopping(fit_groups):
     # The pruner judges trials on the early-stopping split's loss: rows of one transcript
     # on both sides of it would flatter every trial alike.
     X, y = load_cao2021_te(cell_line="PC3", target="te")
     X, y = X.iloc[:90], y.iloc[:90]
-    seen = []
-    fit = DynaProRegressor.fit
-
-    def spy(self, X, y, groups=None, **params):
-        seen.append(groups)
-        return fit(self, X, y, groups=groups, **params)
-
-    monkeypatch.setattr(DynaProRegressor, "fit", spy)
     run_tiny(X, y, groups=X["transcript_id"], n_trials=1)
     labels = sequence_groups(X["sequence"], X["transcript_id"])
     folds = GroupKFold(2, shuffle=True, random_state=0).split(X, y, labels)
     expected = [labels[train] for train, _ in folds]  # each fold's training rows' labels
-    assert len(seen) == len(expected) == 2
-    for groups, labels_in_fold in zip(seen, expected, strict=True):
+    assert len(fit_groups) == len(expected) == 2
+    for groups, labels_in_fold in zip(fit_groups, expected, strict=True):
         np.testing.assert_array_equal(groups, labels_in_fold)
 
 

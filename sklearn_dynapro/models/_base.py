@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from sklearn.model_selection import GroupShuffleSplit
+from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
@@ -476,14 +476,12 @@ class SequenceNetRegressor(NeuralNetRegressor):
             return super().get_split_datasets(X, y, **fit_params, **extra)
         if not self.valid_fraction:
             return super().get_split_datasets(X, y, **fit_params)
-        dataset = self.get_dataset(X, y)
-        if groups is None:
-            split = ValidSplit(self.valid_fraction, random_state=self.seed_)
-            return split(dataset, y, **fit_params)
-        # ShuffleSplit ignores groups: hold out whole groups, so that rows related to a
-        # validation row (windows of one transcript, repeats of one sequence) do not train.
-        cv = GroupShuffleSplit(n_splits=1, test_size=self.valid_fraction, random_state=self.seed_)
-        return ValidSplit(cv)(dataset, y, groups=groups)
+        # ShuffleSplit ignores groups: with them, hold out whole groups, so that rows related
+        # to a validation row (windows of one transcript, repeats of one sequence) do not
+        # train. Without, the first ShuffleSplit split is the one ValidSplit(fraction) draws.
+        splitter = ShuffleSplit if groups is None else GroupShuffleSplit
+        cv = splitter(n_splits=1, test_size=self.valid_fraction, random_state=self.seed_)
+        return ValidSplit(cv)(self.get_dataset(X, y), y, groups=groups)
 
     def _check_split_groups(self, groups, n: int) -> np.ndarray | None:
         """Validate ``groups`` of a training call; None when there are none."""

@@ -77,9 +77,8 @@ def fingerprint(net, data, y: np.ndarray, groups: np.ndarray | None = None) -> d
     -------
     fingerprint : dict
         ``estimator`` (class name), ``n_samples``, ``data`` (SHA-256 of inputs, target and
-        any groups)
-        and ``params`` (a stable repr of every parameter that shapes training, or what
-        ``net._fingerprint_params()`` gives for it).
+        any groups) and ``params`` (a stable repr of every parameter that shapes training,
+        or what ``net._fingerprint_params()`` gives for it).
     """
     digest = hashlib.sha256()
     arrays = sorted(data.items()) if isinstance(data, dict) else [("X", data)]

@@ -263,24 +263,14 @@ def test_a_fit_stopped_mid_way_resumes_from_its_checkpoint(compare, tmp_path, mo
     assert np.allclose(restored, again["epoch_seconds_total"])  # both epochs came back
 
 
-def test_te_experiments_hold_out_whole_transcripts_for_early_stopping(compare, monkeypatch):
-    from sklearn_dynapro.models import DynaProRegressor
-
-    seen = []
-    fit = DynaProRegressor.fit
-
-    def recording_fit(self, X, y, groups=None, **kwargs):
-        seen.append(groups)
-        return fit(self, X, y, groups=groups, **kwargs)
-
-    monkeypatch.setattr(DynaProRegressor, "fit", recording_fit)
+def test_te_experiments_hold_out_whole_transcripts_for_early_stopping(compare, fit_groups):
     options = {"threads": 1, "model": {"epochs": 1, "trees": 5, "n_jobs": 1, "tiny": True}}
     te, mrl = (compare.build_experiment(name, seed=0, folds=3, n=90) for name in NAMES)
     for experiment in (te, mrl):
         compare.run_model("dynapro", experiment, 0, options, [0])
     (train, _), *_ = te.splits()
-    assert len(seen) == 2 and seen[1] is None  # random50's sequences are unrelated
-    np.testing.assert_array_equal(seen[0], te.groups[train])  # the fold's training rows
+    assert len(fit_groups) == 2 and fit_groups[1] is None  # random50's sequences are unrelated
+    np.testing.assert_array_equal(fit_groups[0], te.groups[train])  # the fold's training rows
 
 
 NAMES = ("kfold_te_pc3", "kfold_random50")
