@@ -207,6 +207,13 @@ class DynaProRegressor(SequenceNetRegressor):
         new.pretrained = self.pretrained
         return new
 
+    def get_params(self, deep=True, **kwargs):
+        # For the same reason a deep listing stops at ``pretrained``: its parameters are not
+        # this estimator's to set (SeedEnsembleRegressor would seed the language model's
+        # random_state, and skorch refuses ``pretrained__`` keys).
+        params = super().get_params(deep=deep, **kwargs)
+        return {key: value for key, value in params.items() if not key.startswith("pretrained__")}
+
     # ------------------------------------------------------------ pre-trained backbone
     def get_default_callbacks(self):
         callbacks = list(super().get_default_callbacks())

@@ -68,8 +68,8 @@ class SeedEnsembleRegressor(SequenceInputMixin, RegressorMixin, BaseEstimator):
         Prediction runs the members one after the other.
     sequence_column : str, int or None, default=None
         Column of a DataFrame ``X`` holding the sequences, read to record and check lengths.
-        None takes the first ``sequence_column`` parameter of ``estimator`` (for example
-        ``encode__sequence_column``), else ``"sequence"``.
+        None takes the value of the first ``sequence_column`` parameter of ``estimator`` (for
+        example ``encode__sequence_column``), else ``"sequence"``.
 
     Attributes
     ----------
@@ -125,7 +125,8 @@ class SeedEnsembleRegressor(SequenceInputMixin, RegressorMixin, BaseEstimator):
         if self.sequence_column is not None:
             return self.sequence_column
         for key, value in self.estimator.get_params(deep=True).items():
-            if (key == "sequence_column" or key.endswith("__sequence_column")) and value:
+            # Whatever the member reads, 0 (an int column label) and None included.
+            if key == "sequence_column" or key.endswith("__sequence_column"):
                 return value
         return "sequence"
 

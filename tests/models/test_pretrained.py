@@ -146,6 +146,8 @@ def test_pipeline_cross_validates_and_clones_share_the_model(mrl, lm, tmp_path):
     pipe = make_dynapro_pipeline(**TINY, pretrained=lm, freeze_backbone_epochs=1)
     params = pipe[-1].get_params()
     assert params["pretrained"] is lm and params["freeze_backbone_epochs"] == 1
+    # The language model's own parameters are not the pipeline's (nor settable through it).
+    assert not [key for key in pipe.get_params() if "pretrained__" in key]
     assert clone(pipe)[-1].pretrained is lm
     scores = cross_val_score(pipe, X, y, cv=KFold(2, shuffle=True, random_state=0))
     assert scores.shape == (2,) and np.isfinite(scores).all()

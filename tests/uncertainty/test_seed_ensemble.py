@@ -4,6 +4,7 @@ import pickle
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from joblib import parallel_config
@@ -11,7 +12,7 @@ from sklearn.base import clone
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import KFold, cross_val_score
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils.estimator_checks import (
     check_get_params_invariance,
     check_no_attributes_set_in_init,
@@ -22,6 +23,7 @@ from sklearn_dynapro import make_dynapro_pipeline
 from sklearn_dynapro.baselines import make_kmer_baseline
 from sklearn_dynapro.datasets import load_mpra_random50, load_mpra_varlen_random
 from sklearn_dynapro.features import KmerFeatures
+from sklearn_dynapro.pretraining import UTRLanguageModel
 from sklearn_dynapro.uncertainty import OutOfRangeLengthWarning, SeedEnsembleRegressor
 
 
@@ -114,6 +116,22 @@ def test_tiny_dynapro_members_disagree(mrl):
     assert np.all(std > 0)
 
 
+def test_dynapro_members_on_a_pretrained_backbone(mrl):
+    # The README's flow: the language model's own random_state is not the members' to seed.
+    X, y = mrl
+    lm = UTRLanguageModel(
+        d_model=16, n_layers=1, n_heads=2, ffn_dim=16, max_epochs=1, random_state=0
+    ).fit(X[:100])
+    pipe = make_dynapro_pipeline(
+        pretrained=lm, features=None, max_epochs=1, batch_size=64, valid_fraction=0
+    )
+    ens = SeedEnsembleRegressor(pipe, n_estimators=2, random_state=0).fit(X[:150], y[:150])
+    assert ens.seed_params_ == ["model__random_state"]
+    assert all(member[-1].pretrained is lm for member in ens.estimators_)
+    assert lm.random_state == 0
+    assert ens.predict(X[150:170]).shape == (20,)
+
+
 def test_multi_output_members(mrl):
     X, y = mrl
     Y = np.column_stack([y, np.log(y)])
@@ -157,6 +175,17 @@ def test_sequence_column_is_taken_from_the_estimator():
     )
     assert ens.fit(X, y.iloc[:200]).predict(X).shape == (200,)
     assert ens.train_length_range_ == (50, 50)
+
+
+@pytest.mark.parametrize("column", [0, None])
+def test_sequence_column_0_or_none_of_the_estimator(mrl, column):
+    X, y = mrl
+    frame = pd.DataFrame({0: X[:100]})
+    forest = make_pipeline(
+        KmerFeatures(k_range=(1, 2), sequence_column=column), RandomForestRegressor(3)
+    )
+    ens = SeedEnsembleRegressor(forest, n_estimators=2, random_state=0).fit(frame, y[:100])
+    np.testing.assert_array_equal(ens.predict(frame), ens.predict_members(frame).mean(axis=0))
 
 
 def test_cross_val_score_clone_and_pickle(mrl):
