@@ -114,7 +114,9 @@ def fold_structures(
     verbose = check_bool("verbose", verbose)
     seqs = check_sequences(sequences, sequence_column="sequence", ambiguous=ambiguous)
     settings = _structure_settings(temperature)
-    known = _CACHE.get(settings, {})
+    store = _CACHE.get(settings, {})
+    # A copy of the hits: _remember below may evict them from the cache itself.
+    known = {seq: store[seq] for seq in dict.fromkeys(seqs) if seq in store}
     missing = [seq for seq in dict.fromkeys(seqs) if seq not in known]
     folded: dict[str, tuple[str, float]] = {}
     if missing:

@@ -22,6 +22,8 @@ from sklearn_dynapro.preprocessing._tokenizer import MASK_ID
 from sklearn_dynapro.pretraining import (
     STRUCTURE_CLASSES,
     UTRLanguageModel,
+    _structure,
+    clear_structure_cache,
     fold_structures,
     load_backbone,
     mask_tokens,
@@ -137,6 +139,19 @@ def test_structures_match_viennarna(random50):
         assert (labels[row, : 60 - len(structure)] == -100).all()
     with pytest.raises(ValueError, match="at row 0"):
         structure_labels(["((+))"], 10)
+
+
+def test_structure_cache_evicting_a_hit_of_the_same_call(random50, monkeypatch):
+    # A call that hits the cache and fills it past its bound evicts its own hits.
+    monkeypatch.setattr(_structure, "_CACHE_MAX_ENTRIES", 3)
+    clear_structure_cache()
+    first, _ = fold_structures(random50[:2])
+    sequences = [random50[0], *random50[2:4]]
+    structures, energies = fold_structures(sequences)
+    assert structures[0] == first[0]
+    np.testing.assert_array_equal(energies, fold_mfe(sequences, cache=False))
+    assert sum(map(len, _structure._CACHE.values())) == 3
+    clear_structure_cache()
 
 
 # ----------------------------------------------------------------------------- training
