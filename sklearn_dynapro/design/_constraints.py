@@ -138,6 +138,20 @@ class DesignConstraints:
         set_(self, "_free", np.flatnonzero(free))
         self._check_feasible()
 
+    def __hash__(self) -> int:
+        # The generated hash would hash the ``fixed`` dict, which cannot be hashed.
+        return hash(
+            (
+                self.length,
+                self.forbid_uaug,
+                self.kozak,
+                self.gc_min,
+                self.gc_max,
+                tuple(self.fixed.items()),
+                self.forbidden_motifs,
+            )
+        )
+
     def _normalise_fixed(self, length: int) -> dict[int, str]:
         if self.fixed is None:
             return {}
@@ -299,7 +313,8 @@ class DesignConstraints:
         random_state : int, RandomState or None, default=None
             Chooses the edited positions and bases.
         max_changes : int or None, default=None
-            Most edits to try; None is ``20 * length``.
+            Most edits to make (>= 0; setting the fixed bases is not counted); None is
+            ``20 * length``.
 
         Returns
         -------
@@ -307,6 +322,8 @@ class DesignConstraints:
             A valid sequence, or None when the edits did not converge.
         """
         rng = check_random_state(random_state)
+        if max_changes is not None:
+            max_changes = check_int("max_changes", max_changes, minimum=0)
         if not isinstance(sequence, str):
             raise TypeError(f"sequence must be a string, got {type(sequence).__name__}.")
         if len(sequence) != self.length:
@@ -328,9 +345,16 @@ class DesignConstraints:
         alternatives = "|".join(re.escape(m) for m in sorted(motifs, key=len, reverse=True))
         pattern = re.compile(f"(?=({alternatives}))")
         lo, hi = self._gc_bounds
-        for _ in range(20 * self.length if max_changes is None else max_changes):
+        budget = 20 * self.length if max_changes is None else max_changes
+        for changes in range(budget + 1):
             seq = "".join(chars)
             hits = [(m.start(), len(m.group(1))) for m in pattern.finditer(seq)] if motifs else []
+            bad_kozak = self.kozak and chars[-3] not in _PURINES
+            n_gc = sum(c in _GC for c in chars)
+            if not hits and not bad_kozak and lo <= n_gc <= hi:
+                return seq
+            if changes == budget:
+                return None
             if hits:
                 start, size = hits[rng.randint(len(hits))]
                 options = [
@@ -339,24 +363,16 @@ class DesignConstraints:
                     if p not in self.fixed
                     for alt in self._alternatives(p, chars[p])
                 ]
-                if not options:
-                    return None
-                pos, base = options[rng.randint(len(options))]
-                chars[pos] = base
-                continue
-            if self.kozak and chars[-3] not in _PURINES:
-                chars[-3] = _PURINES[rng.randint(2)]
-                continue
-            n_gc = sum(c in _GC for c in chars)
-            if lo <= n_gc <= hi:
-                return seq
-            source, target = (_AT, _GC) if n_gc < lo else (_GC, _AT)
-            options = [
-                (p, alt)
-                for p in self._free
-                if chars[p] in source
-                for alt in self._alternatives(p, chars[p], target)
-            ]
+            elif bad_kozak:
+                options = [(len(chars) - 3, base) for base in _PURINES]
+            else:
+                source, target = (_AT, _GC) if n_gc < lo else (_GC, _AT)
+                options = [
+                    (p, alt)
+                    for p in self._free
+                    if chars[p] in source
+                    for alt in self._alternatives(p, chars[p], target)
+                ]
             if not options:
                 return None
             pos, base = options[rng.randint(len(options))]

@@ -17,6 +17,9 @@ def test_fixed_motifs_are_normalised_to_positions():
     assert DesignConstraints(10, fixed=[(7, "A"), (0, "GT")]).fixed == c.fixed
     assert DesignConstraints(10, forbidden_motifs=["ggucuc"]).forbidden_motifs == ("GGTCTC",)
     assert pickle.loads(pickle.dumps(c)) == c
+    # Frozen, so hashable; equal constraints hash equal whichever way they were written.
+    same = DesignConstraints(10, fixed=[(7, "A"), (0, "GT")])
+    assert hash(same) == hash(c) and len({c, same, DesignConstraints(10)}) == 2
 
 
 def test_violations_name_each_problem():
@@ -131,6 +134,29 @@ def test_repair_fixes_real_sequences_at_free_positions():
         assert short.is_valid(repaired) and set(repaired) <= set("ACGT")
     with pytest.raises(ValueError, match="only A, C, G, T"):
         short.repair("CCATGCCANGCC")
+
+
+@pytest.mark.parametrize(
+    ("constraints", "sequence", "needed"),
+    [
+        (DesignConstraints(6, forbid_uaug=True), "ATGCCC", 1),
+        (DesignConstraints(4, gc_min=0.5), "AAAC", 1),
+        (DesignConstraints(6, kozak=True), "CCCCCC", 1),
+        (DesignConstraints(6), "ACGTAC", 0),
+    ],
+)
+def test_repair_makes_up_to_max_changes_edits(constraints, sequence, needed):
+    repaired = constraints.repair(sequence, random_state=0, max_changes=needed)
+    assert constraints.is_valid(repaired)
+    assert sum(a != b for a, b in zip(repaired, sequence, strict=True)) == needed
+    if needed:
+        assert constraints.repair(sequence, random_state=0, max_changes=needed - 1) is None
+
+
+@pytest.mark.parametrize("max_changes", [-1, 1.5, True])
+def test_repair_refuses_bad_max_changes(max_changes):
+    with pytest.raises((ValueError, TypeError), match="max_changes"):
+        DesignConstraints(6).repair("ACGTAC", max_changes=max_changes)
 
 
 def test_sampling_fails_clearly_when_nothing_is_valid():
