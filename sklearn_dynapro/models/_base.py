@@ -54,6 +54,24 @@ def resolve_device(device):
     return device
 
 
+def check_device(device, owner: str):
+    """Resolve ``device`` as :func:`resolve_device` does; a ValueError names a bad one.
+
+    torch's own error (a RuntimeError) would come only when the first tensor moves, after
+    whatever work precedes it.
+    """
+    device = resolve_device(device)
+    if isinstance(device, str):
+        try:
+            torch.device(device)
+        except RuntimeError:
+            raise ValueError(
+                f"The 'device' parameter of {owner} must be 'auto' or a torch device such as "
+                f"'cpu', 'cuda' or 'cuda:1'. Got {device!r} instead."
+            ) from None
+    return device
+
+
 def _without_scheduler(entry):
     """A callback (or ``(name, callback)``) without its built scheduler, for pickling."""
     name, callback = entry if isinstance(entry, tuple) else (None, entry)
@@ -269,16 +287,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
         validate_parameter_constraints(
             self._parameter_constraints, params, caller_name=type(self).__name__
         )
-        device = resolve_device(params["device"])
-        if isinstance(device, str):
-            try:
-                torch.device(device)
-            except RuntimeError:
-                raise ValueError(
-                    "The 'device' parameter of "
-                    f"{type(self).__name__} must be 'auto' or a torch device such as 'cpu', "
-                    f"'cuda' or 'cuda:1'. Got {device!r} instead."
-                ) from None
+        check_device(params["device"], type(self).__name__)
 
     # ------------------------------------------------------------ what subclasses define
     def _check_inputs(self, X):

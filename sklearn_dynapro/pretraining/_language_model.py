@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from .._base import SequenceInputMixin
 from .._validation import AMBIGUOUS_POLICIES
-from ..models._base import _private_rng, resolve_device
+from ..models._base import _private_rng, check_device, resolve_device
 from ..nn import padding_mask
 from ..preprocessing import SequenceTokenizer
 from ._masking import mask_tokens
@@ -260,6 +260,7 @@ class UTRLanguageModel(
             raise ValueError(
                 f"n_heads must divide d_model, got d_model={self.d_model}, n_heads={self.n_heads}."
             )
+        check_device(self.device, type(self).__name__)
         return weights
 
     def _seed(self) -> int:
@@ -485,7 +486,7 @@ class UTRLanguageModel(
         if device.type != "cpu":
             backbone = copy.deepcopy(backbone).to(device)
         backbone.eval()
-        out = np.empty((len(sequences), self.d_model), dtype=np.float32)
+        out = np.empty((len(sequences), self._n_features_out), dtype=np.float32)
         with torch.no_grad():
             for start in range(0, len(sequences), self.batch_size):
                 rows = slice(start, start + self.batch_size)
@@ -497,7 +498,10 @@ class UTRLanguageModel(
 
     @property
     def _n_features_out(self) -> int:
-        return self.d_model
+        # The fitted width (d_model may have been set since); unfitted, the NotFittedError
+        # (an AttributeError) makes get_feature_names_out refuse as for any transformer.
+        check_is_fitted(self, "backbone_params_")
+        return self.backbone_params_["backbone_dim"]
 
     def save_backbone(self, path) -> None:
         """Write the backbone's weights and shape for ``DynaProRegressor(pretrained=path)``.

@@ -217,6 +217,10 @@ def test_transform_fit_attributes_clone_and_joblib(fitted, random50, tmp_path):
     path = tmp_path / "lm.joblib"
     joblib.dump(fitted, path)
     np.testing.assert_array_equal(joblib.load(path).transform(X), embeddings)
+    # The fitted width counts, whatever d_model was set to since.
+    reloaded = joblib.load(path).set_params(d_model=32)
+    assert reloaded.transform(X).shape == (10, 16)
+    assert len(reloaded.get_feature_names_out()) == 16
 
     weights = tmp_path / "backbone.pt"
     fitted.save_backbone(weights)
@@ -239,6 +243,7 @@ def test_transform_fit_attributes_clone_and_joblib(fitted, random50, tmp_path):
         (["ACGTACGT"] * 4, NO_OBJECTIVE, ValueError, "must not all be 0"),
         (["ACGTACGT"] * 4, {"n_heads": 3}, ValueError, "n_heads must divide d_model"),
         (["ACGTACGT"] * 4, {"mask_fraction": 0.0}, ValueError, "mask_fraction"),
+        (["ACGTACGT"] * 4, {"device": "gpu"}, ValueError, "'device' parameter .* Got 'gpu'"),
         (["ACGTACGT"], {"valid_fraction": 0.5}, ValueError, "more sequences"),
     ],
 )
@@ -250,6 +255,8 @@ def test_bad_input_is_a_clear_error(X, params, error, message):
 def test_transform_before_fit():
     with pytest.raises(NotFittedError):
         UTRLanguageModel().transform(["ACGT"])
+    with pytest.raises(NotFittedError):
+        UTRLanguageModel().get_feature_names_out()
 
 
 @pytest.mark.parametrize(
