@@ -200,6 +200,11 @@ def plot_mutagenesis(
             f"sequence_id must be one of the sequences in effects (first: {list(ids[:5])}), "
             f"got {sequence_id!r}."
         )
+    if rows.duplicated(["position", "alt"]).any():
+        raise ValueError(
+            f"sequence_id must name one sequence, got {sequence_id!r}, which names several "
+            "(give saturation_mutagenesis unique ids)."
+        )
     length = int(rows["position"].max())
     column = rows["position"].to_numpy() - 1
     heat = np.zeros((4, length))

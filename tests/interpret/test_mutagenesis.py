@@ -147,3 +147,7 @@ def test_heatmap_needs_a_sequence_id(ridge, mrl):
     with pytest.raises(ValueError, match="missing"):
         plot_mutagenesis(effects.drop(columns="delta"), sequence_id=0)
     assert isinstance(plot_mutagenesis(effects[effects["sequence_id"] == 0]), Axes)
+    # Two sequences under one id (a Series with a repeated index) are not drawn as one.
+    twice = saturation_mutagenesis(ridge, pd.Series(X[:2], index=["x", "x"]))
+    with pytest.raises(ValueError, match="'x', which names several"):
+        plot_mutagenesis(twice)
