@@ -91,7 +91,9 @@ def save(estimator, directory, *, overwrite: bool = False) -> Path:
         baselines) must be top-level steps of a :class:`~sklearn.pipeline.Pipeline` or the
         estimator itself; their parameters must be plain values, classes or arrays (no
         callbacks, no ``RandomState`` instances). ``pretrained`` is stored as None (with a
-        warning): the saved weights already hold the pre-trained backbone.
+        warning): the saved weights already hold the pre-trained backbone. A
+        :class:`~sklearn_dynapro.pretraining.UTRLanguageModel` used as a transformer step
+        cannot be saved (``joblib.dump`` can); save its backbone with ``save_backbone``.
     directory : str or path-like
         Where to write; created if missing. Must be new or empty unless ``overwrite=True``.
     overwrite : bool, default=False

@@ -8,6 +8,7 @@ other type is refused before anything in it is built.
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 from ._allowlist import TRUSTED_SKOPS_TYPES, canonical_name
@@ -22,6 +23,16 @@ def _contains_net(obj) -> bool:
     if get_params is None:
         return False
     return any(is_net(value) for value in get_params(deep=True).values())
+
+
+def _holds_torch(obj) -> bool:
+    """Whether ``obj`` keeps PyTorch modules or tensors among its attributes."""
+    torch = sys.modules.get("torch")
+    return torch is not None and any(
+        isinstance(value, torch.nn.Module | torch.Tensor)
+        or (isinstance(value, dict) and any(isinstance(v, torch.Tensor) for v in value.values()))
+        for value in vars(obj).values()
+    )
 
 
 def _readable(value):
@@ -64,6 +75,13 @@ def skops_entry(obj, *, name: str, stem: str) -> tuple[dict, dict[str, bytes]]:
     try:
         data = skops.io.dumps(obj)
     except Exception as err:  # skops raises several types for what it cannot store
+        if _holds_torch(obj):
+            # skops's own message ("Cannot directly construct TensorBase") says little.
+            raise TypeError(
+                f"step {name!r} ({type(obj).__name__}) holds PyTorch modules or tensors, "
+                "which only neural-net steps are saved with; use joblib.dump for this "
+                "pipeline."
+            ) from err
         raise TypeError(f"step {name!r} ({type(obj).__name__}) cannot be saved: {err}") from err
     untrusted = sorted(set(skops.io.get_untrusted_types(data=data)) - set(TRUSTED_SKOPS_TYPES))
     if untrusted:

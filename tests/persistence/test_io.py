@@ -10,14 +10,19 @@ import numpy as np
 import pytest
 import torch
 from sklearn.compose import TransformedTargetRegressor
+from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import NotFittedError
-from sklearn.pipeline import Pipeline
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import Pipeline, make_pipeline
 from skorch.callbacks import EpochScoring
 
 from sklearn_dynapro import DynaProRegressor, make_dynapro_pipeline
+from sklearn_dynapro.features import KmerFeatures
 from sklearn_dynapro.nn import UTRLMBackbone
 from sklearn_dynapro.persistence import load, save
 from sklearn_dynapro.preprocessing import DynaProEncoder
+from sklearn_dynapro.pretraining import UTRLanguageModel
+from sklearn_dynapro.uncertainty import SeedEnsembleRegressor
 
 TINY = {
     "module__d_model": 16,
@@ -219,7 +224,25 @@ def test_save_refuses_what_it_cannot_store_and_writes_nothing(fitted, datasets, 
         nested.fit(X, y)
     with pytest.raises(TypeError, match="only top-level steps of a Pipeline can be neural nets"):
         save(nested, tmp_path / "nested")
+    embeddings = make_pipeline(
+        UTRLanguageModel(d_model=8, n_layers=1, n_heads=2, ffn_dim=8, max_epochs=1), Ridge()
+    ).fit(X, y)
+    with pytest.raises(TypeError, match=r"'utrlanguagemodel' .* holds PyTorch modules"):
+        save(embeddings, tmp_path / "embeddings")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_seed_ensemble_round_trip(datasets, tmp_path):
+    X, y = datasets["list"]
+    forest = make_pipeline(KmerFeatures(k_range=(1, 2)), RandomForestRegressor(5))
+    ens = SeedEnsembleRegressor(forest, n_estimators=2, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing load() would refuse
+        path = save(ens, tmp_path / "ensemble")
+    loaded = load(path)
+    np.testing.assert_array_equal(
+        loaded.predict(X, return_std=True), ens.predict(X, return_std=True)
+    )
 
 
 @pytest.mark.gpu
