@@ -1,9 +1,14 @@
-"""Smoke tests of benchmarks/bench_features.py, tune.py and motifs.py with tiny budgets."""
+"""Smoke tests of benchmarks/bench_features.py, tune.py, motifs.py, time_examples.py and
+checkpoint_history.py with tiny budgets."""
 
 import json
 
 import numpy as np
 import pandas as pd
+import pytest
+
+from sklearn_dynapro import make_dynapro_pipeline
+from sklearn_dynapro.datasets import load_mpra_random50
 
 
 def test_bench_features_times_every_configuration(import_benchmark, tmp_path, capsys):
@@ -72,3 +77,39 @@ def test_stop_codon_effects_mutate_in_and_out_of_the_uatg_frame(import_benchmark
     by_frame = effects.groupby("frame")["mean_change"].mean()
     assert by_frame["in frame"] == 1 and by_frame["out of frame (+1)"] == 0
     assert (effects["n"] == 1).all() and set(effects["stop"]) <= set(motifs.STOPS)
+
+
+def test_time_examples_times_each_run_and_fails_with_it(import_benchmark, tmp_path, capsys):
+    timer = import_benchmark("time_examples")
+    (tmp_path / "ok.py").write_text("print('done')\n")
+    (tmp_path / "broken.py").write_text("raise SystemExit(3)\n")
+    timer.EXAMPLES = tmp_path
+    timer.RUNS = {"ok": ("ok.py", ["--x", "1"]), "broken": ("broken.py", [])}
+    out = tmp_path / "times.csv"
+    assert timer.main(["--runs", "ok", "--csv", str(out)]) == 0
+    assert timer.main(["--csv", str(out)]) == 1  # a failing example fails the benchmark
+    table = pd.read_csv(out)
+    assert list(table["run"]) == ["ok", "ok", "broken"]
+    assert list(table["exit_status"]) == [0, 0, 3]
+    assert table["command"][0] == "python examples/ok.py --x 1"
+    assert (table["seconds"] > 0).all()
+    assert "| command" in capsys.readouterr().out
+
+
+def test_checkpoint_history_writes_each_epoch(import_benchmark, tmp_path, capsys):
+    history = import_benchmark("checkpoint_history")
+    X, y = load_mpra_random50()
+    tiny = {"module__d_model": 8, "module__n_layers": 1, "module__n_heads": 2}
+    pipe = make_dynapro_pipeline(
+        features=None, **tiny, module__ffn_dim=8, max_epochs=3, checkpoint_dir=tmp_path
+    ).fit(X[:150], y[:150])
+    (checkpoint,) = tmp_path.glob("checkpoint-*.pt")
+    out = tmp_path / "history.csv"
+    assert history.main([f"{checkpoint}=tiny", "--csv", str(out)]) == 0
+    rows = pd.read_csv(out)
+    assert list(rows["epoch"]) == [1, 2, 3] and set(rows["label"]) == {"tiny"}
+    np.testing.assert_allclose(rows["valid_loss"], pipe[-1].history[:, "valid_loss"])
+    assert rows["finished"].all()
+    assert "| tiny " in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        history.main([str(tmp_path / "missing.pt")])
