@@ -27,7 +27,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=3000, help="use the first N sequences")
     parser.add_argument("--trials", type=int, default=8, help="trials of this run")
-    parser.add_argument("--max-epochs", type=int, default=8, help="most epochs per trial")
+    parser.add_argument(
+        "--max-epochs", type=int, default=8, help="most epochs per trial (searched from 3, or less)"
+    )
     parser.add_argument("--storage", default="tune.journal", help="journal file or DB URL")
     parser.add_argument("--params-out", default="best_params.json")
     args = parser.parse_args()
@@ -36,7 +38,10 @@ def main() -> None:
     X_train, X_test, y_train, y_test = train_test_split(
         X[: args.n], y[: args.n], test_size=0.2, random_state=0
     )
-    space = DynaProSearchSpace(n_layers=(1, 2), d_model=(32, 64), max_epochs=(3, args.max_epochs))
+    if args.max_epochs < 1:
+        parser.error(f"--max-epochs must be at least 1, got {args.max_epochs}")
+    epochs = (min(3, args.max_epochs), args.max_epochs)
+    space = DynaProSearchSpace(n_layers=(1, 2), d_model=(32, 64), max_epochs=epochs)
     study = tune_dynapro(
         X_train,
         y_train,

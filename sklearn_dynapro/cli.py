@@ -19,8 +19,12 @@ Missing files, unknown columns and invalid sequences end the command with
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import math
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +40,28 @@ _BENCHMARK_HELP = (
 
 
 # ----------------------------------------------------------------------------- helpers
+class _Interrupted(BaseException):
+    """Ctrl-C, raised past skorch: skorch ends training quietly on a KeyboardInterrupt, and
+    the command would then save (or score) a half-trained model and exit 0."""
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops_the_command():
+    """Make SIGINT raise :class:`_Interrupted` while the command runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise _Interrupted
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+
+
 def _output_path(value: str, flag: str) -> Path:
     """Check, before any long work, that an output file can be created."""
     path = Path(value).expanduser()
@@ -293,9 +319,22 @@ def _add_input_options(parser: argparse.ArgumentParser, *, ids: bool = False) ->
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
     return value
 
 
@@ -428,7 +467,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop when the study holds this many finished trials (resumes an interrupted "
         "study; counts every worker)",
     )
-    tune.add_argument("--timeout", type=float, default=None, help="seconds for this process")
+    tune.add_argument(
+        "--timeout", type=_positive_float, default=None, help="seconds for this process"
+    )
     tune.add_argument(
         "--inner-folds", type=_positive_int, default=3, help="inner CV folds (default: 3)"
     )
@@ -487,14 +528,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] == "benchmark":
-            return _cmd_benchmark(argv[1:])
-        args = build_parser().parse_args(argv)
-        return args.handler(args)
+        with _ctrl_c_stops_the_command():
+            if argv and argv[0] == "benchmark":
+                return _cmd_benchmark(argv[1:])
+            args = build_parser().parse_args(argv)
+            return args.handler(args)
     except (ValueError, TypeError, OSError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Interrupted):
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
 

@@ -1,8 +1,10 @@
 """The ``dynapro`` command line, run for real on small slices of the bundled data."""
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from skorch.callbacks import Callback
 
 from sklearn_dynapro.cli import build_parser, main
 from sklearn_dynapro.datasets import load_mpra_random50
@@ -186,6 +189,8 @@ def _bad_csv(data_dir: Path, tmp_path: Path) -> Path:
         ("wrong library column", "--library-col must name a column"),
         ("wrong group column", "--group-col must name a column"),
         ("invalid sequence", r"invalid characters 'X' at row \[7\]"),
+        ("extra field, first record", r"at most the 4 fields of its header, got 5 at row \[0\]"),
+        ("extra field, later record", r"at most the 4 fields of its header, got 5 at row \[3\]"),
         ("missing output folder", "The folder of --out must exist"),
         ("bad optimizer", "optimizer must name a class in torch.optim"),
     ],
@@ -207,6 +212,12 @@ def test_fit_errors_exit_2_with_a_message(case, match, data_dir, tmp_path, capsy
         extra = ["--group-col", "transcript"]
     elif case == "invalid sequence":
         data = str(_bad_csv(data_dir, tmp_path))
+    elif case.startswith("extra field"):
+        # pandas only warns about the first record and names the file's line for the others.
+        lines = (data_dir / "train.csv").read_text().splitlines()
+        lines[1 if case.endswith("first record") else 4] += ",extra"
+        (tmp_path / "extra.csv").write_text("\n".join(lines) + "\n")
+        data = str(tmp_path / "extra.csv")
     elif case == "missing output folder":
         out = str(tmp_path / "no" / "m.joblib")
     elif case == "bad optimizer":
@@ -264,6 +275,19 @@ def test_every_command_has_help(command, capsys):
 
 
 def test_usage_errors_exit_2(capsys):
+    tune = ["tune", "--data", "x.csv", "--target", "mrl"]
+    for argv, message in (
+        ([*tune, "--timeout", "-1"], "argument --timeout: must be a positive number, got '-1'"),
+        ([*tune, "--timeout", "inf"], "must be a positive number, got 'inf'"),
+        (
+            [*tune, "--n-trials", "abc"],
+            "argument --n-trials: must be a positive integer, got 'abc'",
+        ),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
     for argv in ([], ["fit", "--data", "x.csv"], ["nonsense"]):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
@@ -303,3 +327,30 @@ def test_tune_with_a_storage_that_cannot_be_opened_exits_2(data_dir, tmp_path, c
     argv[argv.index("--data") + 1] = str(tmp_path / "nope.csv")
     assert main([*argv, "--out", str(tmp_path / "best.json")]) == 2
     assert "could not be opened" in capsys.readouterr().err
+    # A file that is not a journal (here the training CSV) is named as such.
+    argv[argv.index("--storage") + 1] = str(data_dir / "train.csv")
+    assert main([*argv, "--out", str(tmp_path / "best.json")]) == 2
+    assert "must be an Optuna journal file" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_fit_exits_130_and_writes_no_model(data_dir, tmp_path, monkeypatch, capsys):
+    # skorch ends training quietly on a KeyboardInterrupt; the command must not then save
+    # the half-trained model and exit 0.
+    import sklearn_dynapro.models as models
+
+    class CtrlC(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    make = models.make_dynapro_pipeline
+    monkeypatch.setattr(
+        models,
+        "make_dynapro_pipeline",
+        lambda **params: make(**{**params, "max_epochs": 3, "callbacks": [("ctrl_c", CtrlC())]}),
+    )
+    out = tmp_path / "m.joblib"
+    argv = ["fit", "--data", str(data_dir / "train.csv"), "--target", "mrl"]
+    assert main([*argv, "--params", str(data_dir / "tiny.json"), "--out", str(out)]) == 130
+    assert "dynapro: interrupted" in capsys.readouterr().err
+    assert not out.exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

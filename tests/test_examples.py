@@ -76,7 +76,7 @@ def _design(out):
             ["--n", "300", "--folds", "2", "--epochs", "1", "--trees", "10"],
             _compare,
         ),
-        ("tune_dynapro.py", ["--n", "300", "--trials", "2", "--max-epochs", "3"], _tune),
+        ("tune_dynapro.py", ["--n", "300", "--trials", "2", "--max-epochs", "2"], _tune),
         (
             "design_utrs.py",
             "--n 2000 --designs 2 --steps 5 --population 20 --generations 5".split(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import gzip
 import itertools
 import os
@@ -58,7 +59,7 @@ def _infer_format(path: Path) -> str:
         known = ", ".join(sorted(_SUFFIX_TO_FORMAT))
         raise ValueError(
             f"format must be given for a file whose suffix is not one of {known} "
-            f"(optionally followed by .gz), got None for {str(path)!r}."
+            f"(optionally followed by .gz; or rename the file), got None for {str(path)!r}."
         )
     return fmt
 
@@ -212,14 +213,42 @@ def _table_columns(
     return seq_col, id_col, others
 
 
+def _first_long_record(path: Path, options: dict) -> tuple[int, int, int] | None:
+    """``(row, fields, header fields)`` of the first record longer than the header, or None.
+
+    Rows count the records after the header from 0, blank lines skipped, as pandas does.
+    """
+    opener = gzip.open if options["compression"] == "gzip" else open
+    with opener(path, "rt", encoding="utf-8", newline="") as handle:
+        records = (fields for fields in csv.reader(handle, delimiter=options["sep"]) if fields)
+        header = next(records, [])
+        for row, fields in enumerate(records):
+            if len(fields) > len(header):
+                return row, len(fields), len(header)
+    return None
+
+
 @contextlib.contextmanager
-def _strict_fields() -> Iterator[None]:
+def _strict_fields(path: Path, options: dict) -> Iterator[None]:
     # With index_col=False, rows with more fields than the header only draw a ParserWarning
     # (and usecols would drop the extra fields silently): make it an error. Set around each
     # read only, so that the caller's own warning filters hold between chunks.
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.ParserWarning)
-        yield
+        try:
+            yield
+        except (pd.errors.ParserWarning, pd.errors.ParserError):
+            # pandas names no record (a warning for the first, an error naming the line of
+            # the file for later ones): read the file again to name the row.
+            found = _first_long_record(path, options)
+            if found is None:
+                raise
+            row, n_fields, n_header = found
+            raise ValueError(
+                f"Every record of {str(path)!r} must have at most the {n_header} fields of "
+                f"its header, got {n_fields} at {format_rows([row])} (rows count the records "
+                "of the file from 0)."
+            ) from None
 
 
 def _table_chunks(
@@ -239,11 +268,11 @@ def _table_chunks(
     # other columns as usual.
     start = 0
     with contextlib.ExitStack() as stack:
-        with _strict_fields():
+        with _strict_fields(path, options):
             text = reader(stack, dtype=str, na_filter=False)
         data = reader(stack, usecols=rest) if rest else None
         while True:
-            with _strict_fields():
+            with _strict_fields(path, options):
                 words = next(text, None)
             if words is None or words.empty:  # a file with only a header gives one empty chunk
                 break

@@ -196,7 +196,13 @@ def make_storage(storage):
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    return JournalStorage(JournalFileBackend(str(path)))
+    try:
+        return JournalStorage(JournalFileBackend(str(path)))
+    except ValueError as exc:  # json.JSONDecodeError: the file's lines are not a journal
+        raise ValueError(
+            f"storage {text!r} must be an Optuna journal file (or a new path), got a file "
+            f"whose lines are not journal records ({exc})."
+        ) from exc
 
 
 def _pid_alive(pid: int) -> bool:
