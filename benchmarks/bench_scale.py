@@ -18,19 +18,19 @@ Tasks:
     chunk by chunk with ``iter_predictions(..., method="transform")``, each chunk's matrix
     appended to a binary file as it comes (``chunked``: how a million rows of features are
     kept without holding them), and, up to ``--naive-max``, with one ``transform`` of the
-    whole list (``naive``). ViennaRNA folding is most of the time (about 0.5 ms per 50-nt
-    sequence per core, plus its 30-nt window).
+    whole list (``naive``). ViennaRNA folding (the whole UTR and its 30-nt start-codon
+    window) is most of the time.
 ``fold``
     Folding speed alone: :func:`~sklearn_dynapro.features.fold_mfe` per chunk, whole UTR
     only, cache off.
 
-Columns: wall seconds of the timed call (the chunked stream includes drawing the sequences,
-about 1 µs each; the naive list is drawn before timing), sequences per second, resident
+Columns: wall seconds of the timed call (the chunked stream includes drawing the sequences;
+the naive list is drawn before timing), sequences per second, resident
 memory before the call and its peak (``VmHWM`` from ``/proc/self/status``; Linux), and the
 largest joblib worker's peak when ``--n-jobs`` > 1. Peak memory of ``naive`` grows with the
 input; that of ``chunked`` should not, beyond the output (8 bytes per prediction) and, for
-``features``, the fold cache up to its bound (200,000 energies, about 40 MiB;
-``--no-fold-cache`` turns it off).
+``features``, the fold cache up to its bound (200,000 energies; ``--no-fold-cache`` turns it
+off).
 
 Usage::
 

@@ -30,8 +30,8 @@ the fold), and peak memory: each model's folds of one experiment and seed run on
 another (one cross_validate call per fold) in a fresh spawned process, whose peak resident
 set size so far (``VmHWM`` of ``/proc/self/status``, or ``ru_maxrss`` where that file does
 not exist) is reported with each fold. It includes the interpreter and the torch /
-scikit-learn imports (about 300-400 MiB) and excludes RNA-folding worker processes started
-with ``--n-jobs`` above 1.
+scikit-learn imports and excludes RNA-folding worker processes started with ``--n-jobs``
+above 1.
 
 Long runs: every finished fold is kept in ``OUT/runs/<experiment>/<model>/`` (its rows, and its
 out-of-fold predictions for the first seed). ``--resume`` keeps those and runs only the missing
@@ -836,7 +836,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         const="quick",
         dest="preset",
         help="short run of every model and experiment: 600 sequences per data set, 3 folds, "
-        "1 seed, 3 epochs, 100 trees (about 7 minutes on 2 idle CPU cores)",
+        "1 seed, 3 epochs, 100 trees (about 17 minutes on 2 idle CPU cores)",
     )
     preset.add_argument(
         "--tiny",

@@ -4,7 +4,8 @@ Every model is a scikit-learn estimator on raw sequences, so one ``KFold`` objec
 :func:`~sklearn.model_selection.cross_validate` give every model the same train/test splits.
 Scores are r² (squared Pearson r, what the papers report) and R² (coefficient of
 determination), labelled separately. ``benchmarks/compare.py`` (``dynapro benchmark``) is the
-full comparison; this is the five-minute version.
+full comparison; this is the short version (about 13 minutes on an idle 2-core CPU,
+``benchmarks/time_examples.py``).
 
 Run: ``python examples/compare_baselines.py [--n 4000] [--epochs 8]``
 """

@@ -4,7 +4,8 @@ Fits the k-mer ridge baseline (k = 1…4) on the random 50-nt library (seconds),
 50-nt UTRs without upstream AUGs and with 40–60 % GC, by greedy in-silico mutagenesis and by a
 genetic algorithm, and compares their predicted mean ribosome load (MRL) with the best
 training sequences. Designs scored far above the training data are extrapolations of the
-model: test them in the lab before trusting the numbers. Takes about 20 s on one core.
+model: test them in the lab before trusting the numbers. Takes about 12 s on an idle 2-core
+CPU (``benchmarks/time_examples.py``).
 
 Run: ``python examples/design_utrs.py [--n 20000] [--designs 10] [--generations 40]``
 """

@@ -1,8 +1,10 @@
 """Train the UTR-DynaPro network on bundled MPRA data and score it on held-out sequences.
 
 Uses the documented fast CPU setting (AdamW, one-cycle schedule, width 64). With the defaults
-(16,000 training sequences, 25 epochs) it takes about 20 minutes on a 2-core laptop CPU;
-``--n 3000 --epochs 5`` gives a first result in under a minute.
+(16,000 training sequences, 25 epochs) it takes over an hour on a 2-core CPU (the same fit ran
+at about 180 s an epoch on an idle 2-core AMD EPYC: ``benchmarks/measured/bench_dynapro/
+reshuffle.csv``); ``--n 3000 --epochs 5`` gives a first result in about 2 minutes (118 s there,
+``benchmarks/time_examples.py``).
 
 Run: ``python examples/quickstart_dynapro.py [--n 20000] [--epochs 25]``
 """
