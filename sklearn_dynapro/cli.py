@@ -26,6 +26,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -83,14 +84,30 @@ def _check_column(X, column: str | None, flag: str, path: str) -> None:
         )
 
 
-def _check_input_sequences(X, path: str, *, max_len: int | None, truncate: bool):
-    """Validate sequences up front so that the error names the file and the rows."""
+def _check_input_sequences(
+    X, path: str, *, max_len: int | None, truncate: bool, truncate_flag: str | None = None
+):
+    """Validate sequences up front so that the error names the file and the rows.
+
+    ``truncate_flag`` is the command's option that truncates; without one, the message does
+    not suggest truncating.
+    """
     from ._validation import check_sequences
 
     try:
-        return check_sequences(X, sequence_column="sequence", max_len=max_len, truncate=truncate)
+        with warnings.catch_warnings():
+            # The model warns about these rows itself (ambiguous bases, truncation) when it
+            # reads them; warning here too printed every such warning twice.
+            warnings.simplefilter("ignore")
+            return check_sequences(
+                X, sequence_column="sequence", max_len=max_len, truncate=truncate
+            )
     except ValueError as exc:
-        raise ValueError(f"{path}: {exc} (Rows count the records of the file from 0.)") from None
+        hint = " (pass truncate=True to keep the 3' end)"
+        text = str(exc).replace(
+            hint, hint.replace("truncate=True", truncate_flag) if truncate_flag else ""
+        )
+        raise ValueError(f"{path}: {text} (Rows count the records of the file from 0.)") from None
 
 
 def _check_file_sequences(chunks, path: str, chunk_size: int) -> int:
@@ -178,7 +195,11 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _check_column(X, params.get("library_column"), "--library-col", args.data)
     _check_column(X, args.group_col, "--group-col", args.data)
     _check_input_sequences(
-        X, args.data, max_len=params.get("max_len"), truncate=params.get("truncate", False)
+        X,
+        args.data,
+        max_len=params.get("max_len"),
+        truncate=params.get("truncate", False),
+        truncate_flag="--truncate",
     )
 
     pipeline = make_dynapro_pipeline(**params)

@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import joblib
@@ -264,6 +265,30 @@ def test_predict_names_rows_of_invalid_sequences(fitted, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "p.csv")]) == 2
     err = capsys.readouterr().err
     assert "row [1]" in err and str(fasta) in err
+
+
+def test_too_long_sequences_suggest_the_command_s_own_option(data_dir, tmp_path, capsys):
+    data = ["--data", str(data_dir / "train.csv"), "--target", "mrl", "--max-len", "40"]
+    out = ["--out", str(tmp_path / "m.joblib")]
+    assert main(["fit", *data, *out]) == 2
+    err = capsys.readouterr().err
+    assert "longer than max_len=40 (pass --truncate to keep the 3' end)" in err
+    # tune has no option that truncates, so it suggests none.
+    assert main(["tune", *data, "--out", str(tmp_path / "best.json")]) == 2
+    err = capsys.readouterr().err
+    assert "longer than max_len=40 at rows" in err and "truncate" not in err
+
+
+def test_warnings_about_rows_come_once(data_dir, fitted, tmp_path):
+    # The up-front check of the file and the model both read the rows; only one warns.
+    fasta = tmp_path / "n.fa"
+    fasta.write_text(">a\n" + "ACGT" * 12 + "AC\n>b\n" + "ACGN" * 12 + "AC\n")
+    argv = ["predict", "--model", str(fitted), "--data", str(fasta), "--quiet"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main([*argv, "--out", str(tmp_path / "p.csv")]) == 0
+    ambiguous = [w for w in caught if "mbiguous" in str(w.message)]
+    assert len(ambiguous) == 1 and "row [1]" in str(ambiguous[0].message)
 
 
 @pytest.mark.parametrize("command", ["fit", "predict", "tune", "benchmark"])
