@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,11 @@ def check_constraints(constraints) -> DesignConstraints:
 
 def check_start_sequences(start_sequences, constraints: DesignConstraints) -> np.ndarray:
     """Validate user-given starting designs: real sequences that satisfy the constraints."""
-    sequences = check_sequences(start_sequences, ambiguous="error")
+    try:
+        sequences = check_sequences(start_sequences, ambiguous="error")
+    except (ValueError, TypeError) as exc:
+        # check_sequences calls its input X; here the user passed start_sequences.
+        raise type(exc)(re.sub(r"\bX\b", "start_sequences", str(exc), count=1)) from None
     problems = [constraints.violations(s) for s in sequences]
     bad = [i for i, p in enumerate(problems) if p]
     if bad:

@@ -116,6 +116,10 @@ def test_bad_arguments(kmer_oracle, strict):
         )
     with pytest.raises(ValueError, match=r"length 10, expected 50"):
         genetic_design(kmer_oracle, strict, start_sequences=["GGGAAAAAAC"])
+    with pytest.raises(
+        ValueError, match=r"in start_sequences: invalid characters 'X' at row \[1\]"
+    ):
+        genetic_design(kmer_oracle, strict, start_sequences=["A" * 50, "X" * 50])
 
 
 def test_verbose_shows_a_progress_bar(kmer_oracle, strict, capsys):
