@@ -19,12 +19,9 @@ Missing files, unknown columns and invalid sequences end the command with
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import math
-import signal
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -41,28 +38,6 @@ _BENCHMARK_HELP = (
 
 
 # ----------------------------------------------------------------------------- helpers
-class _Interrupted(BaseException):
-    """Ctrl-C, raised past skorch: skorch ends training quietly on a KeyboardInterrupt, and
-    the command would then save (or score) a half-trained model and exit 0."""
-
-
-@contextlib.contextmanager
-def _ctrl_c_stops_the_command():
-    """Make SIGINT raise :class:`_Interrupted` while the command runs (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise _Interrupted
-
-    previous = signal.signal(signal.SIGINT, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
-
-
 def _output_path(value: str, flag: str) -> Path:
     """Check, before any long work, that an output file can be created."""
     path = Path(value).expanduser()
@@ -85,20 +60,27 @@ def _check_column(X, column: str | None, flag: str, path: str) -> None:
 
 
 def _check_input_sequences(
-    X, path: str, *, max_len: int | None, truncate: bool, truncate_flag: str | None = None
+    X,
+    path: str,
+    *,
+    max_len: int | None,
+    truncate: bool,
+    truncate_flag: str | None = None,
+    warn: bool = False,
 ):
     """Validate sequences up front so that the error names the file and the rows.
 
     ``truncate_flag`` is the command's option that truncates; without one, the message does
-    not suggest truncating.
+    not suggest truncating. Warnings (ambiguous bases, truncation) are left to the model,
+    which names the same rows, unless ``warn``: in ``tune`` the model only sees inner folds,
+    whose row numbers are not the file's.
     """
     from ._validation import check_sequences
 
     try:
         with warnings.catch_warnings():
-            # The model warns about these rows itself (ambiguous bases, truncation) when it
-            # reads them; warning here too printed every such warning twice.
-            warnings.simplefilter("ignore")
+            if not warn:
+                warnings.simplefilter("ignore")
             return check_sequences(
                 X, sequence_column="sequence", max_len=max_len, truncate=truncate
             )
@@ -211,6 +193,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     else:
         pipeline.fit(X, y, model__groups=X[args.group_col].to_numpy())
     seconds = time.perf_counter() - start
+    if pipeline[-1].interrupted_:
+        # skorch ends training quietly on Ctrl-C and keeps the weights so far; a command
+        # must not save that half-trained model as if the fit had run.
+        raise KeyboardInterrupt
 
     if args.format == "safe":
         from .persistence import save
@@ -261,7 +247,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     X, y = _read(args.data, args, target=args.target)
     _check_column(X, args.library_col, "--library-col", args.data)
     _check_column(X, args.group_col, "--group-col", args.data)
-    _check_input_sequences(X, args.data, max_len=args.max_len, truncate=False)
+    _check_input_sequences(X, args.data, max_len=args.max_len, truncate=False, warn=True)
 
     import optuna
 
@@ -549,15 +535,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        with _ctrl_c_stops_the_command():
-            if argv and argv[0] == "benchmark":
-                return _cmd_benchmark(argv[1:])
-            args = build_parser().parse_args(argv)
-            return args.handler(args)
+        if argv and argv[0] == "benchmark":
+            return _cmd_benchmark(argv[1:])
+        args = build_parser().parse_args(argv)
+        return args.handler(args)
     except (ValueError, TypeError, OSError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    except (KeyboardInterrupt, _Interrupted):
+    except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
 

@@ -267,6 +267,19 @@ def test_predict_names_rows_of_invalid_sequences(fitted, tmp_path, capsys):
     assert "row [1]" in err and str(fasta) in err
 
 
+def test_tune_warns_with_the_file_s_rows(data_dir, tmp_path):
+    # The networks inside tune see inner folds only; the up-front check names file rows.
+    table = pd.read_csv(data_dir / "train.csv")
+    table.loc[159, "5'UTR"] = "ACGN" * 12 + "AC"
+    table.to_csv(tmp_path / "n.csv", index=False)
+    argv = ["tune", "--data", str(tmp_path / "n.csv"), "--target", "mrl", "--tiny"]
+    argv += ["--features", "none", "--n-trials", "1", "--inner-folds", "2", "--quiet"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main([*argv, "--out", str(tmp_path / "best.json")]) == 0
+    assert any("row [159]" in str(w.message) for w in caught)
+
+
 def test_too_long_sequences_suggest_the_command_s_own_option(data_dir, tmp_path, capsys):
     data = ["--data", str(data_dir / "train.csv"), "--target", "mrl", "--max-len", "40"]
     out = ["--out", str(tmp_path / "m.joblib")]

@@ -1,6 +1,8 @@
 """Optuna tuning of DynaPro: search space, pruning in inner CV, storages, shared studies."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
 
@@ -212,6 +214,21 @@ def test_pruner_stops_trials_during_training(mrl):
     assert all(list(t.intermediate_values) == [0] for t in study.trials)
     with pytest.raises(ValueError, match="must hold a complete trial"):
         best_params(study)
+
+
+def test_ctrl_c_during_a_trial_fails_it_and_stops_tuning(mrl, tmp_path, monkeypatch):
+    # skorch ends training quietly on Ctrl-C; the trial must not be scored on that
+    # half-trained network and recorded as complete.
+    def ctrl_c(self, net, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(CVPruningCallback, "on_epoch_end", ctrl_c)
+    storage = tmp_path / "study.journal"
+    X, y = mrl
+    with pytest.raises(KeyboardInterrupt):
+        run_tiny(X, y, storage=storage, study_name="s")
+    study = optuna.load_study(study_name="s", storage=make_storage(storage))
+    assert [t.state for t in study.trials] == [TrialState.FAIL]
 
 
 # ---------------------------------------------------------------------- storages

@@ -216,15 +216,20 @@ def _table_columns(
 def _first_long_record(path: Path, options: dict) -> tuple[int, int, int] | None:
     """``(row, fields, header fields)`` of the first record longer than the header, or None.
 
-    Rows count the records after the header from 0, blank lines skipped, as pandas does.
+    Rows count the records after the header from 0, skipping lines that are empty or only
+    spaces, as pandas does. None too when the ``csv`` module cannot read the file either.
     """
     opener = gzip.open if options["compression"] == "gzip" else open
     with opener(path, "rt", encoding="utf-8", newline="") as handle:
-        records = (fields for fields in csv.reader(handle, delimiter=options["sep"]) if fields)
-        header = next(records, [])
-        for row, fields in enumerate(records):
-            if len(fields) > len(header):
-                return row, len(fields), len(header)
+        reader = csv.reader(handle, delimiter=options["sep"])
+        records = (f for f in reader if f and not (len(f) == 1 and f[0].isspace()))
+        try:
+            header = next(records, [])
+            for row, fields in enumerate(records):
+                if len(fields) > len(header):
+                    return row, len(fields), len(header)
+        except csv.Error:  # e.g. an unclosed quote: pandas' own error says it better
+            return None
     return None
 
 

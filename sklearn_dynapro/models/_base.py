@@ -195,6 +195,11 @@ class SequenceNetRegressor(NeuralNetRegressor):
     resumed_from_epoch_ : int
         Epochs restored from ``checkpoint_dir`` at the start of the last fit (0 when it
         trained from scratch).
+    interrupted_ : bool
+        Whether a :class:`KeyboardInterrupt` (Ctrl-C) ended the last training call early.
+        skorch then keeps the weights trained so far and returns normally, so code that must
+        not use a half-trained network (``dynapro fit``, :func:`~sklearn_dynapro.tuning.
+        tune_dynapro`) checks this.
     history_ : skorch.History
         Per-epoch losses and timings.
     """
@@ -530,14 +535,21 @@ class SequenceNetRegressor(NeuralNetRegressor):
         return loss
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        # Every callback has begun (early stopping reset, scheduler built): restore a
-        # checkpoint now and train only the epochs it still lacks.
-        state = vars(self).pop("_resume_state_", None)
-        if state is not None:
-            restore_training_state(self, state)
-            if epochs is None:
-                epochs = 0 if state["finished"] else max(0, self.max_epochs - state["epoch"])
-        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        self.interrupted_ = False
+        try:
+            # Every callback has begun (early stopping reset, scheduler built): restore a
+            # checkpoint now and train only the epochs it still lacks.
+            state = vars(self).pop("_resume_state_", None)
+            if state is not None:
+                restore_training_state(self, state)
+                if epochs is None:
+                    epochs = 0 if state["finished"] else max(0, self.max_epochs - state["epoch"])
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            # skorch's partial_fit swallows it and ends training with the weights so far (its
+            # way to stop a fit by hand); the flag tells callers that must not use them.
+            self.interrupted_ = True
+            raise
 
     def infer(self, x, **fit_params):
         if self.amp and str(self.device).startswith("cuda"):

@@ -64,6 +64,8 @@ class CVPruningCallback(SkorchPruningCallback):
     ------
     optuna.TrialPruned
         At the end of an epoch after which the pruner stops the trial.
+    KeyboardInterrupt
+        At the end of training that Ctrl-C cut short (skorch would go on quietly).
     """
 
     def __init__(
@@ -117,6 +119,15 @@ class CVPruningCallback(SkorchPruningCallback):
         self._trial.report(self._sign() * float(history[-1, self._monitor]), step)
         if self._trial.should_prune():
             raise optuna.TrialPruned(f"Trial pruned at epoch {epoch} of inner fold {self._fold}.")
+
+    def on_train_end(self, net, X=None, y=None, **kwargs) -> None:
+        """Raise the Ctrl-C that skorch swallowed, so that Optuna fails the trial.
+
+        skorch ends training on a :class:`KeyboardInterrupt` and returns normally; the fold
+        would then be scored on a half-trained network and the trial recorded as complete.
+        """
+        if getattr(net, "interrupted_", False):
+            raise KeyboardInterrupt
 
 
 def _rdb_storage(url: str):

@@ -6,6 +6,7 @@ import numbers
 import warnings
 
 import numpy as np
+import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils import check_random_state, get_tags
@@ -68,8 +69,9 @@ class SeedEnsembleRegressor(SequenceInputMixin, RegressorMixin, BaseEstimator):
         Prediction runs the members one after the other.
     sequence_column : str, int or None, default=None
         Column of a DataFrame ``X`` holding the sequences, read to record and check lengths.
-        None takes the value of the first ``sequence_column`` parameter of ``estimator`` (for
-        example ``encode__sequence_column``), else ``"sequence"``.
+        None takes the value of the first ``sequence_column`` parameter of ``estimator`` that
+        is not None (for example ``encode__sequence_column``), else the only column of a
+        one-column ``X``, else ``"sequence"``.
 
     Attributes
     ----------
@@ -121,19 +123,24 @@ class SeedEnsembleRegressor(SequenceInputMixin, RegressorMixin, BaseEstimator):
             tags.target_tags.multi_output = get_tags(self.estimator).target_tags.multi_output
         return tags
 
-    def _resolved_sequence_column(self):
+    def _resolved_sequence_column(self, X):
         if self.sequence_column is not None:
             return self.sequence_column
         for key, value in self.estimator.get_params(deep=True).items():
-            # Whatever the member reads, 0 (an int column label) and None included.
-            if key == "sequence_column" or key.endswith("__sequence_column"):
+            # 0 is a column label; None is a step reading a one-column frame, which may be
+            # one column that a ColumnTransformer picked out of X.
+            if (key == "sequence_column" or key.endswith("__sequence_column")) and (
+                value is not None
+            ):
                 return value
+        if isinstance(X, pd.DataFrame) and X.shape[1] == 1:
+            return None
         return "sequence"
 
     def _lengths(self, X) -> np.ndarray:
         # ambiguous="mask": only lengths are needed here; the members apply their own policy.
         sequences = check_sequences(
-            X, sequence_column=self._resolved_sequence_column(), ambiguous="mask"
+            X, sequence_column=self._resolved_sequence_column(X), ambiguous="mask"
         )
         return np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
 

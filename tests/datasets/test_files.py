@@ -257,6 +257,9 @@ def test_iter_checks_the_file_and_columns_when_called(tmp_path):
         ("u.csv", b"seq,y\n", r"at least one row, got none in .*u\.csv"),
         ("u.csv", b"seq,y\nAC,1\nGG,2,3\n", r"u\.csv' .*at most the 2 .* got 3 at row \[1\]"),
         ("u.csv", b"seq,y\nGG,2,3\nAC,1\n", r"u\.csv' .*at most the 2 .* got 3 at row \[0\]"),
+        # pandas skips lines of spaces too; a quote left open is pandas' error, not csv's.
+        ("u.csv", b"seq,y\nAC,1\n   \nGG,2,3\n", r"u\.csv' .*at most the 2 .* got 3 at row \[1\]"),
+        ("u.csv", b'seq,y\nAC,1\n"GG,2\n' + b"A" * 140_000 + b",3\n", r"u\.csv.*EOF inside string"),
         ("u.csv", b"seq\nAC\n\xff\xfe\n", r"UTF-8 CSV file, got .*u\.csv.*UnicodeDecodeError"),
         ("u.csv.gz", b"\x1f\x8bnot gzip", r"gzip-compressed UTF-8 CSV file, got .*u\.csv\.gz"),
     ],

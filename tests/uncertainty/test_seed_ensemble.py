@@ -9,6 +9,7 @@ import pytest
 import torch
 from joblib import parallel_config
 from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import KFold, cross_val_score
@@ -175,6 +176,17 @@ def test_sequence_column_is_taken_from_the_estimator():
     )
     assert ens.fit(X, y.iloc[:200]).predict(X).shape == (200,)
     assert ens.train_length_range_ == (50, 50)
+
+
+def test_sequence_column_none_inside_a_column_transformer(mrl):
+    # The step reads the one column the ColumnTransformer picks; X itself has two.
+    X, y = mrl
+    frame = pd.DataFrame({"sequence": X[:100], "gc": [s.count("G") for s in X[:100]]})
+    kmers = KmerFeatures(k_range=(1, 2), sequence_column=None)
+    columns = ColumnTransformer([("k", kmers, ["sequence"]), ("n", "passthrough", ["gc"])])
+    forest = make_pipeline(columns, RandomForestRegressor(3))
+    ens = SeedEnsembleRegressor(forest, n_estimators=2, random_state=0).fit(frame, y[:100])
+    assert ens.predict(frame).shape == (100,)
 
 
 @pytest.mark.parametrize("column", [0, None])
