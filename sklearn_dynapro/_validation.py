@@ -7,10 +7,11 @@ follow the ``ambiguous`` policy.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -99,6 +100,21 @@ def check_bool(name: str, value) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be a bool, got {value!r}.")
     return bool(value)
+
+
+@contextlib.contextmanager
+def naming_input(name: str) -> Iterator[None]:
+    """Re-raise :func:`check_sequences`' errors with ``name`` for the input it calls ``X``.
+
+    For callers whose argument has another name (``sequences``, ``start_sequences``).
+    """
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        message = str(exc).replace("in X:", f"in {name}:", 1)
+        if message.startswith("X "):
+            message = f"{name} {message[2:]}"
+        raise type(exc)(message) from None
 
 
 def format_rows(rows: Iterable[int]) -> str:

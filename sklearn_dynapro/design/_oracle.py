@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import math
 import numbers
-import re
 
 import numpy as np
 import pandas as pd
 
-from .._validation import check_int, check_sequences, format_rows
+from .._validation import check_int, check_sequences, format_rows, naming_input
 from ._constraints import DesignConstraints, count_uaug, gc_content
 
 __all__ = ["CachedOracle", "check_constraints", "check_start_sequences", "design_frame"]
@@ -35,11 +34,8 @@ def check_constraints(constraints) -> DesignConstraints:
 
 def check_start_sequences(start_sequences, constraints: DesignConstraints) -> np.ndarray:
     """Validate user-given starting designs: real sequences that satisfy the constraints."""
-    try:
+    with naming_input("start_sequences"):
         sequences = check_sequences(start_sequences, ambiguous="error")
-    except (ValueError, TypeError) as exc:
-        # check_sequences calls its input X; here the user passed start_sequences.
-        raise type(exc)(re.sub(r"\bX\b", "start_sequences", str(exc), count=1)) from None
     problems = [constraints.violations(s) for s in sequences]
     bad = [i for i, p in enumerate(problems) if p]
     if bad:

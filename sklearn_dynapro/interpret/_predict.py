@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from .._validation import check_sequences
+from .._validation import check_sequences, naming_input
 
 __all__ = ["check_batch_size", "check_estimator", "predict_batched", "read_sequences"]
 
@@ -60,13 +60,8 @@ def read_sequences(
     ValueError
         If a sequence is invalid; the message names ``name`` and the rows.
     """
-    try:
+    with naming_input(name):
         sequences = check_sequences(X, sequence_column=sequence_column, ambiguous="mask")
-    except (TypeError, ValueError) as exc:
-        message = str(exc).replace("in X:", f"in {name}:", 1)
-        if message.startswith("X "):
-            message = f"{name} {message[2:]}"
-        raise type(exc)(message) from None
     context = None
     if isinstance(X, pd.DataFrame):
         context = X.reset_index(drop=True)
