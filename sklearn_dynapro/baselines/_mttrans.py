@@ -208,8 +208,9 @@ class MTtransRegressor(SequenceNetRegressor):
 
     def _check_inputs(self, X) -> dict[str, np.ndarray]:
         n_libraries = vars(self).get("n_libraries_", 1)
-        if n_libraries > 1 and isinstance(X, Mapping) and "library" not in X:
-            # Filling in library 0 would send every row to the first library's tower.
+        if n_libraries > 1 and isinstance(X, Mapping) and X.get("library") is None:
+            # Filling in library 0 would send every row to the first library's tower
+            # (check_onehot_dict reads a None entry as a missing one).
             raise ValueError(
                 f"X must hold a 'library' array: the model was fitted on {n_libraries} "
                 f"libraries, got keys {sorted(X)}; set library_column in make_mttrans_pipeline()."

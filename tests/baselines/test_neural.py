@@ -238,6 +238,10 @@ def test_libraries_and_unknown_label(name, mixed):
     del encoded["library"]
     with pytest.raises(ValueError, match="X must hold a 'library' array"):
         pipe[-1].predict(encoded)
+    # A None entry is a missing one (MTtrans had let it through to library 0's tower).
+    encoded["library"] = None
+    with pytest.raises(ValueError, match="X must hold a 'library' array"):
+        pipe[-1].predict(encoded)
     # The fitted layout holds until the next fit, whatever set_params says meanwhile.
     if name == "framepool":
         expected = pipe.predict(X.iloc[:10])
