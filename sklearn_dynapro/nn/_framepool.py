@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_int, check_probability
+from ._checks import check_bool, check_int, check_probability
 from ._masking import zero_padding
 from ._pooling import FramePooling
 
@@ -46,9 +46,11 @@ class FramePoolNet(nn.Module):
     The model of Karollus, Avsec and Gagneur (2021), "Predicting mean ribosome load for 5'UTR
     of any length using deep learning", PLoS Comput. Biol. 17:e1008982:
     ``n_conv_layers × [Conv1d(n_filters, kernel_size, symmetric padding) → ReLU]`` with the
-    padded positions zeroed after every layer, then :class:`FramePooling` (frame = distance to
-    the base before the start codon mod 3; global max and mean of each frame over real
-    positions, ``6 · n_filters`` values), then ``Linear → ReLU → Dropout → Linear``.
+    padded positions zeroed after every layer and, with ``residual=True``, each layer after the
+    first adding its input back (``h ← h + relu(conv(h))``, the ``skip_connections="residual"``
+    of the authors' released models), then :class:`FramePooling` (frame = distance to the base
+    before the start codon mod 3; global max and mean of each frame over real positions,
+    ``6 · n_filters`` values), then ``Linear → ReLU → Dropout → Linear``.
 
     Because padding is zeroed after every convolution and excluded from the pooling, the
     output does not depend on how much 5' padding a batch carries: any length works.
@@ -65,6 +67,9 @@ class FramePoolNet(nn.Module):
         Odd kernel width of every convolution.
     n_conv_layers : int, default=3
         Number of convolutions.
+    residual : bool, default=True
+        Add each convolution's input to its output, from the second convolution on (the first
+        changes the width from ``in_channels`` to ``n_filters``). False gives a plain chain.
     dense_dim : int, default=64
         Width of the dense layer after pooling.
     dropout : float, default=0.2
@@ -82,6 +87,7 @@ class FramePoolNet(nn.Module):
         n_filters: int = 128,
         kernel_size: int = 7,
         n_conv_layers: int = 3,
+        residual: bool = True,
         dense_dim: int = 64,
         dropout: float = 0.2,
         n_libraries: int = 0,
@@ -94,6 +100,7 @@ class FramePoolNet(nn.Module):
         if self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd, got {kernel_size!r}.")
         self.n_conv_layers = check_int("n_conv_layers", n_conv_layers)
+        self.residual = check_bool("residual", residual)
         self.dense_dim = check_int("dense_dim", dense_dim)
         self.n_libraries = check_int("n_libraries", n_libraries, minimum=0)
         self.in_channels = check_int("in_channels", in_channels)
@@ -123,6 +130,11 @@ class FramePoolNet(nn.Module):
             nn.init.ones_(self.library_scale.weight)
             nn.init.zeros_(self.library_shift.weight)
 
+    def __setstate__(self, state: dict) -> None:
+        # Networks pickled before ``residual`` existed were plain chains.
+        state.setdefault("residual", False)
+        super().__setstate__(state)
+
     def forward(self, onehot: Tensor, length: Tensor, library: Tensor | None = None) -> Tensor:
         """Predict from one-hot sequences of any length.
 
@@ -148,9 +160,12 @@ class FramePoolNet(nn.Module):
             )
         mask = lengths_to_padding_mask(length, onehot.shape[-1])
         h = onehot.transpose(1, 2)
-        for conv in self.convs:
+        for i, conv in enumerate(self.convs):
             h = zero_padding(h, mask)
-            h = torch.relu(conv(h.transpose(1, 2))).transpose(1, 2)
+            out = torch.relu(conv(h.transpose(1, 2))).transpose(1, 2)
+            # Both terms are zero at padded positions once out is masked (next iteration or
+            # the pooling below), so the sum keeps padding out.
+            h = h + out if self.residual and i > 0 else out
         out = self.head(self.pool(zero_padding(h, mask), mask))
         if self.library_scale is None:
             return out

@@ -40,21 +40,62 @@ def test_default_layout_and_output_shape():
     assert net(x, torch.tensor([50, 30, 7])).shape == (3, 1)
 
 
-def test_extra_5prime_padding_does_not_change_the_output():
-    net = FramePoolNet(n_filters=8, dense_dim=4).eval()
+@pytest.mark.parametrize("residual", [True, False])
+def test_extra_5prime_padding_does_not_change_the_output(residual):
+    net = FramePoolNet(n_filters=8, dense_dim=4, residual=residual).eval()
     lengths = torch.tensor([20, 13, 9])
     x = right_aligned(lengths.tolist(), 20)
     ref = net(x, lengths)
     torch.testing.assert_close(net(left_pad(x, 11), lengths), ref)
 
 
-def test_pooling_ignores_whatever_sits_in_the_padding():
-    net = FramePoolNet(n_filters=8, dense_dim=4).eval()
+@pytest.mark.parametrize("residual", [True, False])
+def test_pooling_ignores_whatever_sits_in_the_padding(residual):
+    net = FramePoolNet(n_filters=8, dense_dim=4, residual=residual).eval()
     lengths = torch.tensor([12, 5])
     x = right_aligned(lengths.tolist(), 12)
     garbage = x.clone()
     garbage[1, :, :7] = 50.0  # the 7 padded columns of row 1
     torch.testing.assert_close(net(garbage, lengths), net(x, lengths))
+
+
+def by_hand(net: FramePoolNet, x: torch.Tensor, residual: bool) -> torch.Tensor:
+    """FramePool's forward for full-length rows (no padding), written out layer by layer."""
+    h = x
+    for i, conv in enumerate(net.convs):
+        out = torch.relu(conv(h))
+        h = h + out if residual and i > 0 else out
+    frames = []
+    from_3prime = h.flip(-1)  # column 0 is now the base before the start codon
+    for frame in range(3):
+        cols = from_3prime[:, :, frame::3]
+        frames += [cols.amax(-1), cols.mean(-1)]
+    pooled = torch.cat(frames, dim=1)
+    return net.head(pooled)
+
+
+def test_residual_connections_around_all_but_the_first_convolution():
+    # Karollus et al.'s released FramePool models use skip_connections="residual": from the
+    # second convolution on, a layer's input is added to its output.
+    torch.manual_seed(0)
+    x = right_aligned([12, 12], 12)
+    lengths = torch.tensor([12, 12])
+    residual = FramePoolNet(n_filters=6, dense_dim=4).eval()
+    assert residual.residual
+    plain = FramePoolNet(n_filters=6, dense_dim=4, residual=False).eval()
+    plain.load_state_dict(residual.state_dict())  # the option adds no weights
+    torch.testing.assert_close(residual(x, lengths), by_hand(residual, x, True))
+    torch.testing.assert_close(plain(x, lengths), by_hand(plain, x, False))
+    assert not torch.allclose(residual(x, lengths), plain(x, lengths))
+
+
+def test_networks_pickled_before_the_option_stay_plain_chains():
+    net = FramePoolNet(n_filters=4, dense_dim=4)
+    state = net.__getstate__()
+    del state["residual"]
+    old = FramePoolNet.__new__(FramePoolNet)
+    old.__setstate__(state)
+    assert old.residual is False
 
 
 def test_all_zero_columns_inside_the_sequence_count_as_bases():
@@ -95,6 +136,8 @@ def test_library_is_required_and_checked_with_scaling():
 
 
 def test_bad_arguments():
+    with pytest.raises(TypeError, match="residual must be a bool, got 1"):
+        FramePoolNet(residual=1)
     with pytest.raises(ValueError, match="kernel_size must be odd, got 8"):
         FramePoolNet(kernel_size=8)
     with pytest.raises(ValueError, match=r"onehot must have shape \(batch, 4, width\)"):
