@@ -5,15 +5,21 @@ growing with the cube of the length), so this module does three things:
 
 * every fold uses a model-details object whose fields are all set here, so ViennaRNA's global
   defaults (``RNA.cvar.temperature``, ``RNA.cvar.dangles``, ...) never change the result;
-* distinct sequences are folded once, in chunks spread over ``n_jobs`` worker processes;
-* energies are kept in a bounded per-process cache keyed by sequence and model settings, so
-  refitting, ``transform`` after ``fit`` and cross-validation folds (which clone the
-  transformer) do not fold the same sequence again.
+* distinct sequences are folded once, in chunks spread over ``n_jobs`` worker processes, which
+  fold with the calling process's energy parameters (``RNA.params_load*``), not their own;
+* energies are kept in a bounded per-process cache keyed by sequence, model settings and
+  energy parameters, so refitting, ``transform`` after ``fit`` and cross-validation folds
+  (which clone the transformer) do not fold the same sequence again. The cache belongs to the
+  process: cross-validation run in worker processes (``cross_val_score(..., n_jobs=2)``) folds
+  each fold's sequences in its worker, and the calling process's cache stays as it was.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from itertools import islice
@@ -75,8 +81,8 @@ del _PROBE
 #: library, so cross-validation folds each sequence once, while streaming millions of
 #: sequences keeps only the newest.
 _CACHE_MAX_ENTRIES = 200_000
-# model settings → {sequence: energy}; both levels keep insertion order so eviction drops the
-# oldest settings' oldest sequences first.
+# (energy parameters' fingerprint, model settings) → {sequence: energy}; both levels keep
+# insertion order so eviction drops the oldest settings' oldest sequences first.
 _CACHE: OrderedDict[tuple, dict[str, float]] = OrderedDict()
 
 #: Longest sequence ViennaRNA 2.x folds: beyond it ``RNA.fold_compound`` returns a null object
@@ -107,6 +113,54 @@ def model_settings(temperature: float = 37.0, gquad: bool = False) -> tuple:
     return (("temperature", float(temperature)), ("gquad", int(gquad)), *_MODEL_DEFAULTS)
 
 
+def energy_parameters() -> tuple[str, str]:
+    """ViennaRNA's loaded energy parameter set, as a fingerprint and the parameter file text.
+
+    The set is global to a process (``RNA.params_load*`` changes it), so the fingerprint goes
+    into the cache key and the text to worker processes, which start with ViennaRNA's default.
+
+    Returns
+    -------
+    fingerprint : str
+        SHA-1 of the parameter file ViennaRNA writes for the loaded set.
+    text : str
+        That file (about 250 kB), which :func:`RNA.params_load_from_string` reads back.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "energies.par")
+        RNA.params_save(path)
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    return hashlib.sha1(text.encode("utf-8")).hexdigest(), text
+
+
+def make_parameter_loader():
+    """Build the function a folding worker runs first: load the caller's energy parameters.
+
+    It takes ``None`` (folding in the calling process, whose set is already the right one) or
+    ``(pid, fingerprint, text)`` from :func:`energy_parameters`. A worker remembers the set it
+    loaded, so it reads the text once per set. In the calling process itself (joblib's
+    threading backend) nothing is loaded: its set is the one to use, and loading it again
+    while other threads fold would race with them. Built as a closure so that the folding
+    closures that capture it still travel by value (see :func:`_make_chunk_folder`).
+    """
+
+    def load_parameters(parameters) -> None:
+        import os
+
+        import RNA
+
+        if parameters is None:
+            return
+        pid, fingerprint, text = parameters
+        if os.getpid() == pid or getattr(RNA, "_sklearn_dynapro_parameters", None) == fingerprint:
+            return
+        RNA.params_load_from_string(text, f"sklearn_dynapro {fingerprint[:12]}")
+        RNA._sklearn_dynapro_parameters = fingerprint
+
+    return load_parameters
+
+
 def _make_chunk_folder():
     """Build the function that worker processes run on one chunk.
 
@@ -116,10 +170,12 @@ def _make_chunk_folder():
     eat the gain on small machines. :func:`joblib.wrap_non_picklable_objects` makes the
     closure travel through cloudpickle with every joblib backend, not only loky.
     """
+    load_parameters = make_parameter_loader()
 
-    def fold_chunk(groups):
+    def fold_chunk(groups, parameters=None):
         import RNA
 
+        load_parameters(parameters)
         new_compound = RNA.fold_compound
         mfe_only = RNA.OPTION_MFE
         out = []
@@ -159,12 +215,13 @@ def _cache_size() -> int:
     return sum(len(store) for store in _CACHE.values())
 
 
-def _store(settings: tuple, energies: dict[str, float]) -> None:
-    """Add energies to the cache and evict the oldest entries beyond the bound."""
+def _store(key: tuple, energies: dict[str, float]) -> None:
+    """Add energies under ``key`` (parameters' fingerprint, model settings) and evict the oldest
+    entries beyond the bound."""
     if not energies:
         return
-    store = _CACHE.setdefault(settings, {})
-    _CACHE.move_to_end(settings)
+    store = _CACHE.setdefault(key, {})
+    _CACHE.move_to_end(key)
     store.update(energies)
     excess = _cache_size() - _CACHE_MAX_ENTRIES
     while excess > 0:
@@ -194,9 +251,11 @@ def _make_chunks(items: list[tuple[int, str]], n_chunks: int) -> list[list[tuple
     return [list(chunk.items()) for chunk in groups if chunk]
 
 
-def _run_parallel(payloads: list, n_jobs: int | None) -> Iterable[list[list[float]]]:
+def _run_parallel(
+    payloads: list, parameters: tuple, n_jobs: int | None
+) -> Iterable[list[list[float]]]:
     """Fold chunks with joblib, yielding results in order as they arrive when possible."""
-    tasks = [delayed(_fold_chunk)(payload) for payload in payloads]
+    tasks = [delayed(_fold_chunk)(payload, parameters) for payload in payloads]
     try:
         # A generator lets the progress bar advance as chunks come back.
         return Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator")(tasks)
@@ -240,13 +299,14 @@ def fold_requests(
                 f"Sequences to fold must be at most {MAX_FOLD_LENGTH} nt long (ViennaRNA's "
                 f"limit), got {len(sequences[too_long[0]])} nt at {format_rows(too_long)}."
             )
+    fingerprint, parameter_text = energy_parameters()
     settings_list = list(dict.fromkeys(settings for settings, _ in requests))
     settings_index = {settings: i for i, settings in enumerate(settings_list)}
     known: list[dict[str, float]] = [{} for _ in settings_list]
     missing: list[dict[str, None]] = [{} for _ in settings_list]
     for settings, sequences in requests:
         s = settings_index[settings]
-        store = _CACHE.get(settings) if cache else None
+        store = _CACHE.get((fingerprint, settings)) if cache else None
         found, pending = known[s], missing[s]
         for seq in dict.fromkeys(sequences):
             if seq in found or seq in pending:
@@ -269,7 +329,8 @@ def fold_requests(
         if n_workers == 1 or len(chunks) == 1:
             results = map(_fold_chunk, payloads)
         else:
-            results = _run_parallel(payloads, n_jobs)
+            parameters = (os.getpid(), fingerprint, parameter_text)
+            results = _run_parallel(payloads, parameters, n_jobs)
         progress = tqdm(total=len(items), desc="Folding", unit="seq", disable=not verbose)
         fresh: list[dict[str, float]] = [{} for _ in settings_list]
         with progress:
@@ -280,7 +341,7 @@ def fold_requests(
         for s, energies in enumerate(fresh):
             known[s].update(energies)
             if cache:
-                _store(settings_list[s], energies)
+                _store((fingerprint, settings_list[s]), energies)
 
     out = []
     for settings, sequences in requests:
@@ -334,8 +395,9 @@ def fold_mfe(
     -----
     The model is RNAfold's default, set field by field: Turner 2004 parameters, ``dangles=2``,
     special hairpins, lonely pairs and GU pairs allowed, linear molecule, no base-pair span
-    limit, 1.021 M salt. The energy parameter *file* is ViennaRNA's loaded set (Turner 2004
-    unless changed with ``RNA.params_load*``, which this function does not touch).
+    limit, 1.021 M salt. The energy parameter *file* is ViennaRNA's loaded set in the calling
+    process (Turner 2004 unless changed with ``RNA.params_load*``, which this function does not
+    touch); worker processes load the same set, and cached energies are kept per set.
     """
     temperature = check_temperature(temperature)
     gquad = check_bool("gquad", gquad)

@@ -10,6 +10,7 @@ its cache, so later feature extraction in the same process does not fold the seq
 from __future__ import annotations
 
 import math
+import os
 from collections import OrderedDict
 
 import numpy as np
@@ -18,7 +19,12 @@ from tqdm.auto import tqdm
 
 from .._validation import check_bool, check_sequences
 from ..features._common import check_n_jobs, check_temperature
-from ..features._folding import _store, model_settings
+from ..features._folding import (
+    _store,
+    energy_parameters,
+    make_parameter_loader,
+    model_settings,
+)
 
 __all__ = ["IGNORE_INDEX", "STRUCTURE_CLASSES", "fold_structures", "structure_labels"]
 
@@ -32,7 +38,8 @@ _CHAR_TO_CLASS = np.full(256, IGNORE_INDEX, dtype=np.int64)
 for _label, _char in enumerate(STRUCTURE_CLASSES):
     _CHAR_TO_CLASS[ord(_char)] = _label
 
-# settings → {sequence: (structure, energy)}; bounded like the energy cache of fold_mfe.
+# (energy parameters' fingerprint, settings) → {sequence: (structure, energy)}; bounded like the
+# energy cache of fold_mfe.
 _CACHE_MAX_ENTRIES = 500_000
 _CACHE: OrderedDict[tuple, dict[str, tuple[str, float]]] = OrderedDict()
 _MAX_CHUNK = 2000
@@ -49,9 +56,12 @@ def _structure_settings(temperature: float) -> tuple:
 def _make_chunk_folder():
     """Closure run by the workers: cloudpickle ships it by value, so workers import only RNA."""
 
-    def fold_chunk(settings, sequences):
+    load_parameters = make_parameter_loader()
+
+    def fold_chunk(settings, sequences, parameters=None):
         import RNA
 
+        load_parameters(parameters)
         md = RNA.md()
         for name, value in settings:
             setattr(md, name, value)
@@ -68,8 +78,8 @@ def clear_structure_cache() -> None:
     _CACHE.clear()
 
 
-def _remember(settings: tuple, folded: dict[str, tuple[str, float]]) -> None:
-    store = _CACHE.setdefault(settings, {})
+def _remember(key: tuple, folded: dict[str, tuple[str, float]]) -> None:
+    store = _CACHE.setdefault(key, {})
     store.update(folded)
     # Crude bound: drop the oldest sequences once the cache is full.
     excess = sum(map(len, _CACHE.values())) - _CACHE_MAX_ENTRIES
@@ -114,7 +124,8 @@ def fold_structures(
     verbose = check_bool("verbose", verbose)
     seqs = check_sequences(sequences, sequence_column="sequence", ambiguous=ambiguous)
     settings = _structure_settings(temperature)
-    store = _CACHE.get(settings, {})
+    fingerprint, parameter_text = energy_parameters()
+    store = _CACHE.get((fingerprint, settings), {})
     # A copy of the hits: _remember below may evict them from the cache itself.
     known = {seq: store[seq] for seq in dict.fromkeys(seqs) if seq in store}
     missing = [seq for seq in dict.fromkeys(seqs) if seq not in known]
@@ -126,8 +137,10 @@ def fold_structures(
         if n_workers == 1 or len(chunks) == 1:
             results = (_fold_chunk(settings, chunk) for chunk in chunks)
         else:
+            # Workers fold with this process's energy parameters (see fold_mfe).
+            parameters = (os.getpid(), fingerprint, parameter_text)
             results = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator")(
-                delayed(_fold_chunk)(settings, chunk) for chunk in chunks
+                delayed(_fold_chunk)(settings, chunk, parameters) for chunk in chunks
             )
         with tqdm(total=len(missing), desc="Folding", unit="seq", disable=not verbose) as bar:
             for chunk, result in zip(chunks, results, strict=True):
@@ -137,10 +150,13 @@ def fold_structures(
                     for seq, (structure, energy) in zip(chunk, result, strict=True)
                 )
                 bar.update(len(chunk))
-        _remember(settings, folded)
+        _remember((fingerprint, settings), folded)
         # Seed fold_mfe's energy cache: the biophysical features of a later fine-tuning step
         # then reuse these folds.
-        _store(model_settings(temperature), {s: e for s, (_, e) in folded.items()})
+        _store(
+            (fingerprint, model_settings(temperature)),
+            {s: e for s, (_, e) in folded.items()},
+        )
     lookup = {**known, **folded}
     structures = np.array([lookup[seq][0] for seq in seqs], dtype=object)
     energies = np.fromiter((lookup[seq][1] for seq in seqs), dtype=np.float64, count=len(seqs))

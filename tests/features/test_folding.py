@@ -26,10 +26,10 @@ def count_folds(monkeypatch):
     folded: list[str] = []
     real = _folding._fold_chunk
 
-    def counting(groups):
+    def counting(groups, *rest):
         for _, seqs in groups:
             folded.extend(seqs)
-        return real(groups)
+        return real(groups, *rest)
 
     monkeypatch.setattr(_folding, "_fold_chunk", counting)
     return folded
@@ -122,7 +122,8 @@ def test_cache_is_bounded_and_evicts_oldest(random50, monkeypatch):
     assert list(store) == random50[3:8]
     fold_mfe([G_RICH], gquad=True)  # a second setting evicts from the oldest one first
     assert _folding._cache_size() == 5
-    assert len(_folding._CACHE[_folding.model_settings(gquad=True)]) == 1
+    fingerprint, _ = _folding.energy_parameters()
+    assert len(_folding._CACHE[fingerprint, _folding.model_settings(gquad=True)]) == 1
     clear_fold_cache()
 
 
@@ -130,6 +131,32 @@ def test_two_jobs_equal_one(varlen):
     serial = fold_mfe(varlen, n_jobs=1, cache=False)
     parallel = fold_mfe(varlen, n_jobs=2, chunk_size=7, cache=False)
     np.testing.assert_array_equal(parallel, serial)
+
+
+@pytest.fixture
+def andronescu():
+    """Andronescu 2007 energies loaded in this process for the test, Turner 2004 after it."""
+    RNA.params_load_RNA_Andronescu2007()
+    yield
+    RNA.params_load_RNA_Turner2004()
+
+
+def test_loaded_energy_parameters_reach_cache_and_workers(random50, andronescu):
+    # The cache had served Turner 2004 energies after RNA.params_load_*, and worker processes
+    # (which start with ViennaRNA's default set) folded with Turner 2004 too.
+    seqs = random50[:6]
+    expected = np.round([RNA.fold(s)[1] for s in seqs], 2)
+    RNA.params_load_RNA_Turner2004()
+    clear_fold_cache()
+    turner = fold_mfe(seqs)
+    RNA.params_load_RNA_Andronescu2007()
+    assert not np.array_equal(turner, expected)
+    np.testing.assert_array_equal(fold_mfe(seqs), expected)
+    np.testing.assert_array_equal(fold_mfe(seqs, cache=False, n_jobs=2, chunk_size=1), expected)
+    RNA.params_load_RNA_Turner2004()
+    np.testing.assert_array_equal(fold_mfe(seqs), turner)  # cached per set
+    np.testing.assert_array_equal(fold_mfe(seqs, cache=False, n_jobs=2, chunk_size=1), turner)
+    clear_fold_cache()
 
 
 def test_chunking_keeps_order_and_balances_lengths(varlen):

@@ -154,6 +154,23 @@ def test_structure_cache_evicting_a_hit_of_the_same_call(random50, monkeypatch):
     clear_structure_cache()
 
 
+def test_structures_follow_the_loaded_energy_parameters(random50):
+    seqs = random50[:6]
+    clear_structure_cache()
+    turner = fold_structures(seqs)
+    RNA.params_load_RNA_Andronescu2007()
+    try:
+        expected = [RNA.fold(s) for s in seqs]
+        for got in (fold_structures(seqs), fold_structures(seqs, n_jobs=2)):
+            assert list(got[0]) == [structure for structure, _ in expected]
+            np.testing.assert_array_equal(got[1], np.round([e for _, e in expected], 2))
+    finally:
+        RNA.params_load_RNA_Turner2004()
+    np.testing.assert_array_equal(fold_structures(seqs)[1], turner[1])
+    assert not np.array_equal(turner[1], np.round([e for _, e in expected], 2))
+    clear_structure_cache()
+
+
 # ----------------------------------------------------------------------------- training
 def test_kmer_structure_labels_leave_padding_out():
     # Token j of k-mers covers bases j … j + k - 1 and is real only when all k are: the
