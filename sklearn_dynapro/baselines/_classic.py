@@ -70,7 +70,7 @@ def make_rf_baseline(
     n_estimators : int, default=500
         Trees in the forest.
     max_features : float or {"sqrt", "log2"}, default="sqrt"
-        Features tried per split; with 5,556 mostly sparse k-mer columns, "sqrt" keeps a
+        Features tried per split; with 5,558 mostly sparse k-mer columns, "sqrt" keeps a
         fit on 16,000 sequences to minutes on two cores.
     min_samples_leaf : int, default=1
         Minimum samples per leaf.

@@ -45,7 +45,14 @@ SEQUENCE_FEATURES = (
     "length_dev95",
     "length",
 )
-_FOLD_FEATURES = ("mfe_first100", "mfe_whole", "mfe_last30", "mfe_gquad_whole")
+_FOLD_FEATURES = (
+    "mfe_first100",
+    "mfe_whole",
+    "mfe_last30",
+    "mfe_gquad_whole",
+    "mfe_gquad_first50",
+    "mfe_gquad_last50",
+)
 
 
 def cao_sequence_features(sequences) -> np.ndarray:
@@ -110,17 +117,20 @@ class CaoFeatures(SequenceFeatureTransformer):
     (github.com/zzz2010/5UTR_Optimizer, ``FeatureCommons.py``) is followed, with these
     deliberate differences, each a fix or a consequence of the input being the UTR alone:
 
-    - ``mfe_gquad_whole`` folds with G-quadruplexes (``gquad=1``); their "G-quadruplex"
-      energies called RNAfold without ``--gquad`` and so repeated the plain energy;
-    - k-mers are counted at every position; their loop stopped ``6 - k`` positions early for
-      ``k < 6`` while dividing by ``L - k + 1``;
+    - their three "G-quadruplex" energies (whole UTR, first 50 nt, last 50 nt) called RNAfold
+      without ``--gquad`` and so repeated plain energies; ``mfe_gquad_whole``,
+      ``mfe_gquad_first50`` and ``mfe_gquad_last50`` fold those stretches with
+      G-quadruplexes (``gquad=1``);
+    - k-mers are counted at every position; their loop stopped ``7 - k`` positions early
+      (its bound was fixed by the largest k, 6) while dividing by ``L - k + 1``;
     - ``cg_percent`` is 100·(C + G)/L; their ``CGperc`` was the fraction (C + G + 2)/L with
       one pseudocount per base, an increasing function of it for a fixed length;
     - their sequence carried the first 15 nt of the CDS, so their ``|L − 95|`` term was
-      \\|UTR length − 80\\|, and their last-30-nt energy covered 15 nt of UTR and 15 of CDS.
-      Here the input is the UTR alone and the columns are computed on it, as specified for
-      this library: ``length_dev95`` = \\|L − 95\\| and ``mfe_last30`` folds the last 30 nt
-      of the UTR.
+      \\|UTR length − 80\\|, their last-30-nt energy covered 15 nt of UTR and 15 of CDS, and
+      their last-50-nt G-quadruplex energy 35 and 15. Here the input is the UTR alone and the
+      columns are computed on it, as specified for this library: ``length_dev95`` =
+      \\|L − 95\\|, and ``mfe_last30`` and ``mfe_gquad_last50`` fold the UTR's last 30 and
+      50 nt.
 
     ``cg_ratio`` = \\|(C + 1)/(G + 1) − 1\\| and ``at_ratio`` = \\|(A + 1)/(T + 1) − 1\\| are
     theirs exactly (one pseudocount per base, distance of the ratio from 1), as are the
@@ -147,13 +157,14 @@ class CaoFeatures(SequenceFeatureTransformer):
     kmers_ : KmerFeatures
         The k = 1…6 frequency transformer.
     feature_names_out_ : ndarray of shape (n_features_out_,), dtype object
-        ``mfe_first100, mfe_whole, mfe_last30, mfe_gquad_whole`` (kcal/mol at 37 °C; the
-        first-100 and last-30 energies equal ``mfe_whole`` for shorter UTRs), ``codon_AAA``
+        ``mfe_first100, mfe_whole, mfe_last30, mfe_gquad_whole, mfe_gquad_first50,
+        mfe_gquad_last50`` (kcal/mol at 37 °C; an energy of the first or last n nt equals the
+        whole UTR's, plain or with G-quadruplexes, for UTRs of at most n nt), ``codon_AAA``
         … ``codon_TTT``, ``aa_A`` … ``aa_Y``, ``aa_stop``, ``n_stop_frame0``,
         ``n_aug_frame0``, ``cg_percent``, ``cg_ratio``, ``at_ratio``, ``length_dev95``,
         ``length``, then ``kmer_A`` … ``kmer_TTTTTT``.
     n_features_out_ : int
-        5,556 (4 energies + 92 sequence columns + 5,460 k-mers).
+        5,558 (6 energies + 92 sequence columns + 5,460 k-mers).
     """
 
     def __init__(
@@ -190,27 +201,44 @@ class CaoFeatures(SequenceFeatureTransformer):
         n = sequences.shape[0]
         lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=n)
         # Sub-sequences as long as the UTR are the UTR: fold those once.
-        head_rows = np.flatnonzero(lengths > 100)
-        tail_rows = np.flatnonzero(lengths > 30)
-        heads = [sequences[i][:100] for i in head_rows]
-        tails = [sequences[i][-30:] for i in tail_rows]
-        plain, gquad = fold_requests(
+        head100, tail30, head50, tail50 = (
+            np.flatnonzero(lengths > size) for size in (100, 30, 50, 50)
+        )
+        plain, quad = fold_requests(
             [
-                (model_settings(), [*sequences, *heads, *tails]),
-                (model_settings(gquad=True), sequences),
+                (
+                    model_settings(),
+                    [
+                        *sequences,
+                        *(sequences[i][:100] for i in head100),
+                        *(sequences[i][-30:] for i in tail30),
+                    ],
+                ),
+                (
+                    model_settings(gquad=True),
+                    [
+                        *sequences,
+                        *(sequences[i][:50] for i in head50),
+                        *(sequences[i][-50:] for i in tail50),
+                    ],
+                ),
             ],
             n_jobs=self.n_jobs,
             verbose=self.verbose,
             cache=self.cache,
         )
-        whole = plain[:n]
-        first100 = whole.copy()
-        first100[head_rows] = plain[n : n + head_rows.size]
-        last30 = whole.copy()
-        last30[tail_rows] = plain[n + head_rows.size :]
+        whole, gquad_whole = plain[:n], quad[:n]
+        first100, last30 = whole.copy(), whole.copy()
+        first100[head100] = plain[n : n + head100.size]
+        last30[tail30] = plain[n + head100.size :]
+        gquad_first50, gquad_last50 = gquad_whole.copy(), gquad_whole.copy()
+        gquad_first50[head50] = quad[n : n + head50.size]
+        gquad_last50[tail50] = quad[n + head50.size :]
         return np.hstack(
             [
-                np.column_stack([first100, whole, last30, gquad]),
+                np.column_stack(
+                    [first100, whole, last30, gquad_whole, gquad_first50, gquad_last50]
+                ),
                 cao_sequence_features(sequences),
                 self.kmers_._transform(sequences),
             ],

@@ -36,8 +36,26 @@ def test_energies_match_rnafold(endogenous):
     ]:
         expected = [RNA.fold(piece(s))[1] for s in seqs]
         np.testing.assert_allclose(got[name], expected, atol=1e-4, err_msg=name)
-    np.testing.assert_allclose(got["mfe_gquad_whole"], [gquad_mfe(s) for s in seqs], atol=1e-4)
+    for name, piece in [
+        ("mfe_gquad_whole", lambda s: s),
+        ("mfe_gquad_first50", lambda s: s[:50]),
+        ("mfe_gquad_last50", lambda s: s[-50:]),
+    ]:
+        expected = [gquad_mfe(piece(s)) for s in seqs]
+        np.testing.assert_allclose(got[name], expected, atol=1e-4, err_msg=name)
     assert got["mfe_first100"].iloc[-1] != got["mfe_whole"].iloc[-1]
+    assert got["mfe_gquad_first50"].iloc[-1] != got["mfe_gquad_whole"].iloc[-1]
+
+
+def test_windows_of_short_utrs_are_the_whole_utr():
+    # Cao et al.'s code folded the first 50 / last 50 / first 100 nt, which for a shorter
+    # UTR is the UTR itself.
+    got = frame(["GGGAAACCCAUGCAUGGGAAAUCC", "AAAAGGGGAAGGGGAAGGGGAAGGGGAAAA"]).to_numpy()
+    np.testing.assert_array_equal(got[:, 0], got[:, 1])  # first100 = whole
+    np.testing.assert_array_equal(got[:, 2], got[:, 1])  # last30 = whole (<= 30 nt)
+    np.testing.assert_array_equal(got[:, 4], got[:, 3])  # gquad first50 = gquad whole
+    np.testing.assert_array_equal(got[:, 5], got[:, 3])
+    assert got[1, 3] < got[1, 1]  # the G-quadruplex is counted
 
 
 def test_gquad_column_differs_on_g_rich_utr():
@@ -82,8 +100,15 @@ def test_standard_genetic_code():
 def test_kmer_block_and_names(endogenous):
     cao = CaoFeatures().fit(endogenous[:3])
     names = cao.get_feature_names_out()
-    assert cao.n_features_out_ == len(names) == 4 + 64 + 21 + 7 + 5460
-    assert list(names[:4]) == ["mfe_first100", "mfe_whole", "mfe_last30", "mfe_gquad_whole"]
+    assert cao.n_features_out_ == len(names) == 6 + 64 + 21 + 7 + 5460
+    assert list(names[:6]) == [
+        "mfe_first100",
+        "mfe_whole",
+        "mfe_last30",
+        "mfe_gquad_whole",
+        "mfe_gquad_first50",
+        "mfe_gquad_last50",
+    ]
     X = cao.transform(endogenous[:3])
     np.testing.assert_allclose(X[:, -5460:], KmerFeatures().fit_transform(endogenous[:3]))
 
