@@ -161,8 +161,11 @@ class BiophysicalFeatures(SequenceFeatureTransformer):
     the distance of the nearest uAUG and the −3 base of the start codon, optionally followed
     by k-mer frequencies (definitions in the Notes).
 
-    Folding runs in ``n_jobs`` processes and is cached per sequence (see
-    :func:`~sklearn_dynapro.features.fold_mfe`), so cross-validation folds do not refold.
+    Folding runs in ``n_jobs`` processes and is cached per sequence in the process that
+    transforms (see :func:`~sklearn_dynapro.features.fold_mfe`), so cross-validation folds do
+    not refold. With parallel cross-validation (``cross_val_score(..., n_jobs=2)``) each
+    worker process has its own cache, which lasts as long as joblib keeps the worker: a
+    sequence is folded once per worker that needs it, and the caller's cache stays as it was.
 
     Parameters
     ----------
