@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.feature_selection import VarianceThreshold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import NonTabularOutputMixin, SequenceInputMixin
-from .._validation import check_library_labels, library_indices
+from .._validation import AMBIGUOUS_POLICIES, check_library_labels, library_indices
 from ._tokenizer import SequenceTokenizer
 
 __all__ = ["DynaProEncoder"]
@@ -77,6 +81,17 @@ class DynaProEncoder(
 
     _output_kind = "a dict of arrays (tokens, features, library)"
 
+    _parameter_constraints: ClassVar[dict] = {
+        "max_len": [Interval(Integral, 1, None, closed="left"), None],
+        "k": [Interval(Integral, 1, 6, closed="both")],
+        "features": "no_validation",  # checked with its own message when built
+        "library_column": [str, Integral, None],
+        "sequence_column": [str, Integral, None],
+        "truncate": ["boolean"],
+        "ambiguous": [StrOptions(set(AMBIGUOUS_POLICIES))],
+        "n_jobs": [Integral, None],
+    }
+
     def __init__(
         self,
         *,
@@ -131,6 +146,7 @@ class DynaProEncoder(
             )
         return check_library_labels(X[self.library_column])
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the token width, feature scaling and library labels.
 
@@ -145,6 +161,8 @@ class DynaProEncoder(
         self : DynaProEncoder
         """
         sequences = self._check_sequences(X, max_len=self.max_len, min_len=self.k)
+        # Labels are checked before the features, whose folding is the slow part.
+        labels = self._library_labels(X)
         self.tokenizer_ = SequenceTokenizer(
             max_len=self.max_len, k=self.k, truncate=self.truncate, ambiguous="mask"
         ).fit(sequences)
@@ -166,7 +184,6 @@ class DynaProEncoder(
             else:  # nothing varies (e.g. one training sequence): nothing to learn from
                 self.features_ = None
                 self.n_features_ = 0
-        labels = self._library_labels(X)
         self.libraries_ = None if labels is None else np.unique(labels)
         return self
 
@@ -187,13 +204,14 @@ class DynaProEncoder(
         """
         check_is_fitted(self, "tokenizer_")
         sequences = self._check_sequences(X, max_len=self.tokenizer_.max_len_, min_len=self.k)
+        if self.libraries_ is not None:  # checked before the features fold anything
+            labels = self._library_labels(X)
+            index = library_indices(labels, self.libraries_)
         out = {"tokens": self.tokenizer_.transform(sequences)}
         if self.features_ is not None:
             values = _dense(self.features_[0].transform(sequences))
             out["features"] = np.asarray(self.features_[1:].transform(values), dtype=np.float32)
         if self.libraries_ is not None:
-            labels = self._library_labels(X)
-            index = library_indices(labels, self.libraries_)
             onehot = np.zeros((len(labels), len(self.libraries_)), dtype=np.float32)
             onehot[np.arange(len(labels)), index] = 1.0
             out["library"] = onehot

@@ -104,6 +104,51 @@ def test_library_errors(mixed):
         enc.transform(twice)
 
 
+def test_library_labels_are_checked_before_any_folding(mixed, monkeypatch):
+    # Bad labels were reported only after the whole input had been folded.
+    from sklearn_dynapro.features import _folding, clear_fold_cache
+
+    folded = []
+    real = _folding._fold_chunk
+
+    def counting(groups, *rest):
+        folded.extend(seq for _, seqs in groups for seq in seqs)
+        return real(groups, *rest)
+
+    monkeypatch.setattr(_folding, "_fold_chunk", counting)
+    clear_fold_cache()
+    bad = mixed.copy()
+    bad.loc[3, "library"] = None
+    with pytest.raises(ValueError, match=r"at row \[3\]"):
+        DynaProEncoder(library_column="library").fit(bad)
+    assert folded == []
+    enc = DynaProEncoder(library_column="library").fit(mixed.iloc[:20])
+    folded.clear()
+    unseen = mixed.iloc[20:30].copy()
+    unseen.loc[25, "library"] = "other"
+    with pytest.raises(ValueError, match=r"got 'other' at row \[5\]"):
+        enc.transform(unseen)
+    assert folded == []
+    clear_fold_cache()
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"k": "3"}, "The 'k' parameter"),
+        ({"k": 7}, "The 'k' parameter"),
+        ({"max_len": 0}, "The 'max_len' parameter"),
+        ({"truncate": "yes"}, "The 'truncate' parameter"),
+        ({"ambiguous": "drop"}, "The 'ambiguous' parameter"),
+        ({"n_jobs": 1.5}, "The 'n_jobs' parameter"),
+    ],
+)
+def test_parameters_are_validated_in_fit(mixed, params, match):
+    # k="3" had surfaced as a bare TypeError from inside the sequence check.
+    with pytest.raises(ValueError, match=match):
+        DynaProEncoder(features=None, **params).fit(mixed)
+
+
 def test_sequence_errors_name_the_row(mixed):
     enc = DynaProEncoder(features=None).fit(mixed)
     with pytest.raises(ValueError, match=r"longer than max_len=50 .* at row \[1\]"):
