@@ -15,6 +15,7 @@ from skorch.utils import freeze_parameter, unfreeze_parameter
 
 from .._validation import format_rows
 from ..nn import DynaProNet
+from ..preprocessing._tokenizer import vocabulary_size
 from ._base import SequenceNetRegressor, check_finite_rows
 
 __all__ = ["FAST_CPU_PARAMS", "DynaProRegressor"]
@@ -47,6 +48,27 @@ def _backbone_schedule(net, *, frozen_epochs: int):
     return freeze_parameter if len(net.history) <= frozen_epochs else unfreeze_parameter
 
 
+def _check_overlapping_kmers(tokens: np.ndarray, k: int, vocab: int) -> None:
+    """Refuse tokens that are not overlapping k-mers: neighbours must share k - 1 bases.
+
+    Ids of another k fit inside a larger vocabulary (a k=1 encoder's A, C, G, T are the
+    k=3 ids of AAA, AAC, AAG, AAT), so the range check alone lets a network with a k-mer
+    vocabulary (from ``module__vocab_size`` or pre-trained weights) train on them.
+    """
+    first = vocabulary_size(k) - 4**k  # the first k-mer's id, after the special tokens
+    left, right = tokens[:, :-1], tokens[:, 1:]
+    both = (left >= first) & (right >= first)
+    suffix = (left - first) % 4 ** (k - 1)
+    prefix = (right - first) // 4
+    rows = np.flatnonzero((both & (suffix != prefix)).any(axis=1))
+    if rows.size:
+        raise ValueError(
+            f"tokens must be overlapping {k}-mers, as the network's vocabulary of {vocab} ids "
+            f"is, but neighbouring tokens do not share {k - 1} bases at {format_rows(rows)}; "
+            f"encode with k={k} (DynaProEncoder(k={k}) or make_dynapro_pipeline(k={k}))."
+        )
+
+
 class DynaProRegressor(SequenceNetRegressor):
     """UTR-DynaPro regressor: tokens (+ biophysical features, + library one-hot) → translation.
 
@@ -66,7 +88,11 @@ class DynaProRegressor(SequenceNetRegressor):
         The network. Its size-dependent arguments (``n_features``, ``n_libraries``,
         ``n_outputs``) are filled in from the data at fit time.
     criterion : type, default=torch.nn.HuberLoss
-        Loss on the standardised target.
+        Loss on the target (standardised unless ``standardize_target=False``).
+    standardize_target : bool, default=True
+        Train on the target standardised per column (mean 0, standard deviation 1; the
+        predictions are mapped back). False trains on the target as given, so the loss, and
+        a Huber loss's ``delta`` of 1, are in the target's units.
     optimizer : type, default=torch.optim.SGD
         Optimizer class.
     lr : float, default=1e-4
@@ -81,7 +107,10 @@ class DynaProRegressor(SequenceNetRegressor):
         Mini-batch size for training and for batched prediction. Training rows are drawn in
         a new random order every epoch (``iterator_train__shuffle=False`` keeps their order).
     lr_schedule : {None, "onecycle", "cosine"}, default=None
-        Learning-rate schedule stepped every batch.
+        Learning-rate schedule stepped every batch. ``"onecycle"`` is
+        :class:`torch.optim.lr_scheduler.OneCycleLR` peaking at ``lr``, which also cycles the
+        momentum (SGD's ``momentum``, Adam's β1) from 0.95 down to 0.85 and back, in place of
+        ``momentum``; ``"cosine"`` anneals ``lr`` towards 0.
     valid_fraction : float, default=0.1
         Share of the training data held out (seeded by ``random_state``) for early stopping;
         0 disables the split and early stopping.
@@ -160,6 +189,7 @@ class DynaProRegressor(SequenceNetRegressor):
         module=DynaProNet,
         *,
         criterion=torch.nn.HuberLoss,
+        standardize_target: bool = True,
         optimizer=torch.optim.SGD,
         lr: float = 1e-4,
         momentum: float = 0.9,
@@ -181,6 +211,7 @@ class DynaProRegressor(SequenceNetRegressor):
         super().__init__(
             module,
             criterion=criterion,
+            standardize_target=standardize_target,
             optimizer=optimizer,
             lr=lr,
             momentum=momentum,
@@ -316,6 +347,9 @@ class DynaProRegressor(SequenceNetRegressor):
                     "(make_dynapro_pipeline sets it from k when it builds the pipeline, so a grid "
                     "over encode__k must set model__module__vocab_size along with it)."
                 )
+            k = next((k for k in range(2, 7) if vocabulary_size(k) == vocab), None)
+            if k is not None:
+                _check_overlapping_kmers(data["tokens"], k, vocab)
         for key, attr in (("features", "n_features_"), ("library", "n_libraries_")):
             width = data[key].shape[1] if key in data else 0
             expected = getattr(self, attr, width)

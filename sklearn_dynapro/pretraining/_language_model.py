@@ -140,7 +140,8 @@ class UTRLanguageModel(
         ``backbone_ffn``, ``position`` and, for learned positions, ``max_positions``); use
         them as ``module__<name>``.
     mfe_mean_, mfe_scale_ : float
-        Standardisation of the MFE target (0 and 1 when nothing was folded).
+        Standardisation of the MFE target, from the training rows (the validation rows are
+        left out); 0 and 1 when nothing was folded.
     history_ : list of dict
         One dict per epoch: ``epoch``, ``loss`` (weighted sum), ``mlm_loss``,
         ``mlm_accuracy``, ``mfe_loss``, ``structure_loss``, ``structure_accuracy``, ``lr`` (of
@@ -298,13 +299,21 @@ class UTRLanguageModel(
         self.tokenizer_ = SequenceTokenizer(k=self.k, ambiguous="mask").fit(sequences)
         self.vocab_size_ = self.tokenizer_.vocab_size_
         tokens = self.tokenizer_.transform(sequences)
+        self.seed_ = self._seed()
+        index = np.arange(len(sequences))
+        train, valid = (
+            train_test_split(index, test_size=n_valid, random_state=self.seed_)
+            if n_valid
+            else (index, index[:0])
+        )
         if weights["mfe"] or weights["structure"]:
             structures, mfe = fold_structures(
                 sequences, n_jobs=self.n_jobs, verbose=bool(self.verbose), ambiguous="mask"
             )
             labels = structure_labels(structures, self.tokenizer_.max_len_, k=self.k)
-            self.mfe_mean_ = float(mfe.mean())
-            scale = float(mfe.std())
+            # Scaled by the training rows alone, so the validation rows report a held-out loss.
+            self.mfe_mean_ = float(mfe[train].mean())
+            scale = float(mfe[train].std())
             self.mfe_scale_ = scale if scale > 0 else 1.0
         else:
             labels = np.full(tokens.shape, IGNORE_INDEX, dtype=np.int64)
@@ -315,13 +324,6 @@ class UTRLanguageModel(
             "structure": labels,
             "mfe": ((mfe - self.mfe_mean_) / self.mfe_scale_).astype(np.float32),
         }
-        self.seed_ = self._seed()
-        index = np.arange(len(sequences))
-        train, valid = (
-            train_test_split(index, test_size=n_valid, random_state=self.seed_)
-            if n_valid
-            else (index, index[:0])
-        )
         device = torch.device(resolve_device(self.device))
         with _private_rng():
             torch.manual_seed(self.seed_)
@@ -477,9 +479,10 @@ class UTRLanguageModel(
             One row per input, in input order.
         """
         check_is_fitted(self, "module_")
-        sequences = self._check_sequences(X, min_len=self.k)
+        k = self.tokenizer_.k  # the fitted k: set_params(k=...) since does not change the weights
+        sequences = self._check_sequences(X, min_len=k)
         # The vocabulary is fixed for k, so a tokenizer sized for X gives the same ids.
-        tokens = SequenceTokenizer(k=self.k, ambiguous="mask").fit_transform(sequences)
+        tokens = SequenceTokenizer(k=k, ambiguous="mask").fit_transform(sequences)
         lengths = (tokens != 0).sum(axis=1)
         device = torch.device(resolve_device(self.device))
         backbone = self.module_.backbone
@@ -513,7 +516,7 @@ class UTRLanguageModel(
             ``torch.load(path, weights_only=True)``).
         """
         check_is_fitted(self, "backbone_state_dict_")
-        save_backbone(path, self.backbone_state_dict_, self.backbone_params_, self.k)
+        save_backbone(path, self.backbone_state_dict_, self.backbone_params_, self.tokenizer_.k)
 
 
 class _Totals:

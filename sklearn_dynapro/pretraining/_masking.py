@@ -9,9 +9,12 @@ Which positions are *selected* (the positions whose original token the model mus
   every token whose k-mer contains one of them is selected: per masked nucleotide, the run of
   ``k`` consecutive tokens that start at it or at one of the ``k - 1`` bases before it (fewer
   at the sequence ends). Masking a
-  k-mer alone would be pointless, since its overlapping neighbours spell it out. With
-  ``n = L - k + 1`` tokens this selects at most ``mask_fraction * L`` tokens, a little less
-  when two masked nucleotides lie closer than ``k`` (their runs overlap) or near an end.
+  k-mer alone would be pointless, since its overlapping neighbours spell it out. This selects
+  at most ``k`` times the number of masked nucleotides, about ``mask_fraction * L`` tokens of
+  the ``L - k + 1``, but the rounding moves it in steps of ``k``: for a 50-nt UTR and
+  ``mask_fraction=0.15`` (7.5 tokens), 6 tokens for ``k`` = 3 or 6, 8 for 4, 10 for 5. It is
+  a little less when two masked nucleotides lie closer than ``k`` (their runs overlap) or near
+  an end.
 
 How a selected position is corrupted, decided independently per position: with probability
 0.8 it becomes ``MASK_ID``, with 0.1 a k-mer token drawn uniformly from the other k-mer ids

@@ -168,13 +168,14 @@ def backbone_token_size(pretrained) -> int:
     Returns
     -------
     k : int
-        The model's ``k``; otherwise the one that gives the weights' vocabulary
-        (``4**k + 3`` token ids); 1 when neither tells.
+        The ``k`` a fitted model trained with; otherwise the one that gives the weights'
+        vocabulary (``4**k + 3`` token ids); 1 when neither tells.
     """
     if isinstance(pretrained, FrozenEstimator):
         pretrained = pretrained.estimator
-    if isinstance(getattr(pretrained, "k", None), int):
-        return pretrained.k
+    tokenizer = getattr(pretrained, "tokenizer_", None)
+    if tokenizer is not None:  # a fitted model: the k it trained with, whatever k says now
+        return tokenizer.k
     _, config = load_backbone(pretrained)
     vocab = config.get("vocab_size")
     return next((k for k in range(1, 7) if vocabulary_size(k) == vocab), 1)

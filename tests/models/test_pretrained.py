@@ -7,10 +7,12 @@ import torch
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import KFold, cross_val_score
+from sklearn.pipeline import Pipeline
 from skorch.callbacks import Callback
 
 from sklearn_dynapro import DynaProRegressor, make_dynapro_pipeline
 from sklearn_dynapro.datasets import load_mpra_random50
+from sklearn_dynapro.preprocessing import DynaProEncoder
 from sklearn_dynapro.pretraining import UTRLanguageModel
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -168,6 +170,39 @@ def test_pipeline_takes_k_from_the_language_model(mrl):
     assert make_dynapro_pipeline(pretrained=FrozenEstimator(lm3))[0].k == 3
     assert make_dynapro_pipeline(pretrained=lm3, k=1)[0].k == 1  # explicit k wins
     assert make_dynapro_pipeline()[0].k == 1
+
+
+def test_tokens_of_another_k_are_refused(mrl):
+    # A hand-built pipeline's k=1 encoder fed A, C, G, T as ids 3-6, which a k=3 backbone
+    # reads as AAA, AAC, AAG, AAT: inside its vocabulary, so it trained on them silently.
+    X, y = mrl
+    lm3 = UTRLanguageModel(**BACKBONE, k=3, max_epochs=1, random_state=0).fit(X[:100])
+    net = {key: value for key, value in TINY.items() if key != "features"}
+    hand_built = Pipeline(
+        [
+            ("encode", DynaProEncoder(features=None)),
+            ("model", DynaProRegressor(pretrained=lm3, **net)),
+        ]
+    )
+    with pytest.raises(ValueError, match=r"overlapping 3-mers.*; encode with k=3"):
+        hand_built.fit(X[:100], y[:100])
+    hand_built.set_params(encode__k=3).fit(X[:100], y[:100])
+    assert hand_built.predict(X[:5]).shape == (5,)
+    # The same holds for a k-mer vocabulary set by hand, without pre-training.
+    plain = make_dynapro_pipeline(**TINY, k=1, module__vocab_size=4**2 + 3)
+    with pytest.raises(ValueError, match=r"overlapping 2-mers"):
+        plain.fit(X[:100], y[:100])
+
+
+def test_a_fitted_language_model_keeps_its_k(mrl):
+    # transform and the pipeline's k read the constructor's k, so set_params(k=1) after
+    # fitting fed 1-mer ids to the 3-mer backbone.
+    X, _ = mrl
+    lm3 = UTRLanguageModel(**BACKBONE, k=3, max_epochs=1, random_state=0).fit(X[:100])
+    before = lm3.transform(X[:10])
+    lm3.set_params(k=1)
+    np.testing.assert_array_equal(lm3.transform(X[:10]), before)
+    assert make_dynapro_pipeline(pretrained=lm3)[0].k == 3
 
 
 def test_pipeline_takes_k_from_saved_weights(mrl, tmp_path):

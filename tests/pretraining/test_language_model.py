@@ -8,6 +8,7 @@ import RNA
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import train_test_split
 from sklearn.utils.estimator_checks import (
     check_get_params_invariance,
     check_no_attributes_set_in_init,
@@ -152,6 +153,17 @@ def test_structure_cache_evicting_a_hit_of_the_same_call(random50, monkeypatch):
     np.testing.assert_array_equal(energies, fold_mfe(sequences, cache=False))
     assert sum(map(len, _structure._CACHE.values())) == 3
     clear_structure_cache()
+
+
+def test_mfe_target_is_scaled_by_the_training_rows_only(random50):
+    # The validation rows' energies had entered the mean and sd of the MFE target.
+    seqs = random50[:40]
+    lm = UTRLanguageModel(**TINY, valid_fraction=0.5, max_epochs=1).fit(seqs)
+    train, _ = train_test_split(np.arange(40), test_size=20, random_state=lm.seed_)
+    mfe = fold_mfe(seqs)
+    assert lm.mfe_mean_ == pytest.approx(mfe[train].mean())
+    assert lm.mfe_mean_ != pytest.approx(mfe.mean())
+    assert lm.mfe_scale_ == pytest.approx(mfe[train].std())
 
 
 def test_structures_follow_the_loaded_energy_parameters(random50):
