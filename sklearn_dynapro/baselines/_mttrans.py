@@ -96,7 +96,11 @@ class MTtransRegressor(SequenceNetRegressor):
         The network; ``n_libraries`` and ``n_outputs`` are filled in from the data at fit time.
         Network settings are routed with the ``module__`` prefix (``module__tower_hidden=40``).
     criterion : type, default=torch.nn.MSELoss
-        Loss on the standardised target.
+        Loss on the target (standardised unless ``standardize_target=False``).
+    standardize_target : bool, default=True
+        Train on the target standardised per column (mean 0, standard deviation 1; the
+        predictions are mapped back). False trains on the target as given, so the loss, and
+        a Huber loss's ``delta`` of 1, are in the target's units.
     optimizer : type, default=torch.optim.Adam
         Optimizer class.
     lr : float, default=1e-3
@@ -110,7 +114,10 @@ class MTtransRegressor(SequenceNetRegressor):
     batch_size : int, default=64
         Mini-batch size for training (per library) and for batched prediction.
     lr_schedule : {None, "onecycle", "cosine"}, default=None
-        Learning-rate schedule stepped every batch.
+        Learning-rate schedule stepped every batch. ``"onecycle"`` is
+        :class:`torch.optim.lr_scheduler.OneCycleLR` peaking at ``lr``, which also cycles the
+        momentum (SGD's ``momentum``, Adam's β1) from 0.95 down to 0.85 and back, in place of
+        ``momentum``; ``"cosine"`` anneals ``lr`` towards 0.
     valid_fraction : float, default=0.1
         Share of the training data held out (seeded by ``random_state``) for early stopping;
         0 disables the split and early stopping.
@@ -164,6 +171,7 @@ class MTtransRegressor(SequenceNetRegressor):
         module=MTtransNet,
         *,
         criterion=torch.nn.MSELoss,
+        standardize_target: bool = True,
         optimizer=torch.optim.Adam,
         lr: float = 1e-3,
         momentum: float = 0.9,
@@ -183,6 +191,7 @@ class MTtransRegressor(SequenceNetRegressor):
         super().__init__(
             module,
             criterion=criterion,
+            standardize_target=standardize_target,
             optimizer=optimizer,
             lr=lr,
             momentum=momentum,

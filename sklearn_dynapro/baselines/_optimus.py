@@ -40,7 +40,11 @@ class OptimusRegressor(SequenceNetRegressor):
         The network; ``seq_len`` and ``n_outputs`` are filled in from the data at fit time.
         Network settings are routed with the ``module__`` prefix (``module__n_filters=64``).
     criterion : type, default=torch.nn.MSELoss
-        Loss on the standardised target.
+        Loss on the target (standardised unless ``standardize_target=False``).
+    standardize_target : bool, default=True
+        Train on the target standardised per column (mean 0, standard deviation 1; the
+        predictions are mapped back). False trains on the target as given, so the loss, and
+        a Huber loss's ``delta`` of 1, are in the target's units.
     optimizer : type, default=torch.optim.Adam
         Optimizer class.
     lr : float, default=1e-3
@@ -55,7 +59,10 @@ class OptimusRegressor(SequenceNetRegressor):
         Mini-batch size for training and for batched prediction. Training rows are drawn in
         a new random order every epoch (``iterator_train__shuffle=False`` keeps their order).
     lr_schedule : {None, "onecycle", "cosine"}, default=None
-        Learning-rate schedule stepped every batch.
+        Learning-rate schedule stepped every batch. ``"onecycle"`` is
+        :class:`torch.optim.lr_scheduler.OneCycleLR` peaking at ``lr``, which also cycles the
+        momentum (SGD's ``momentum``, Adam's β1) from 0.95 down to 0.85 and back, in place of
+        ``momentum``; ``"cosine"`` anneals ``lr`` towards 0.
     valid_fraction : float, default=0.1
         Share of the training data held out (seeded by ``random_state``) for early stopping;
         0 disables the split and early stopping.
@@ -108,6 +115,7 @@ class OptimusRegressor(SequenceNetRegressor):
         module=OptimusNet,
         *,
         criterion=torch.nn.MSELoss,
+        standardize_target: bool = True,
         optimizer=torch.optim.Adam,
         lr: float = 1e-3,
         momentum: float = 0.9,
@@ -127,6 +135,7 @@ class OptimusRegressor(SequenceNetRegressor):
         super().__init__(
             module,
             criterion=criterion,
+            standardize_target=standardize_target,
             optimizer=optimizer,
             lr=lr,
             momentum=momentum,

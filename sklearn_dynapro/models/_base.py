@@ -109,7 +109,11 @@ class SequenceNetRegressor(NeuralNetRegressor):
     module : type or torch.nn.Module
         The network. Sizes returned by ``_data_module_params`` are filled in at fit time.
     criterion : type, default=torch.nn.HuberLoss
-        Loss on the standardised target.
+        Loss on the target (standardised unless ``standardize_target=False``).
+    standardize_target : bool, default=True
+        Train on the target standardised per column (mean 0, standard deviation 1; the
+        predictions are mapped back). False trains on the target as given, so the loss, and
+        a Huber loss's ``delta`` of 1, are in the target's units.
     optimizer : type, default=torch.optim.SGD
         Optimizer class.
     lr : float, default=1e-4
@@ -126,6 +130,9 @@ class SequenceNetRegressor(NeuralNetRegressor):
     lr_schedule : {None, "onecycle", "cosine"}, default=None
         Learning-rate schedule stepped every batch. Each training call (``fit``, a
         warm-start ``fit``, ``partial_fit``) runs a whole schedule over its own epochs.
+        ``"onecycle"`` is :class:`torch.optim.lr_scheduler.OneCycleLR` peaking at ``lr``,
+        which also cycles the momentum (SGD's ``momentum``, Adam's β1) from 0.95 down to 0.85
+        and back, in place of ``momentum``; ``"cosine"`` anneals ``lr`` towards 0.
     valid_fraction : float, default=0.1
         Share of the training data held out (seeded by ``random_state``) for early stopping;
         0 disables the split and early stopping. With ``fit(..., groups=...)`` it is the
@@ -211,6 +218,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
         "module": "no_validation",
         "criterion": "no_validation",
         "optimizer": "no_validation",
+        "standardize_target": ["boolean"],
         "lr": [Interval(Real, 0, None, closed="left")],
         "momentum": [Interval(Real, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -244,6 +252,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
         module,
         *,
         criterion=torch.nn.HuberLoss,
+        standardize_target: bool = True,
         optimizer=torch.optim.SGD,
         lr: float = 1e-4,
         momentum: float = 0.9,
@@ -274,6 +283,7 @@ class SequenceNetRegressor(NeuralNetRegressor):
             verbose=verbose,
             **kwargs,
         )
+        self.standardize_target = standardize_target
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
@@ -633,9 +643,13 @@ class SequenceNetRegressor(NeuralNetRegressor):
             self._refuse_warm_start_on_other_sizes(fitted, sizes)
         self.y_ndim_ = y_arr.ndim
         self.n_outputs_ = y2.shape[1]
-        self.y_mean_ = y2.mean(axis=0)
-        scale = y2.std(axis=0)
-        self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        if self.standardize_target:
+            self.y_mean_ = y2.mean(axis=0)
+            scale = y2.std(axis=0)
+            self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        else:  # the identity map, so predict and partial_fit need no special case
+            self.y_mean_ = np.zeros(y2.shape[1])
+            self.y_scale_ = np.ones(y2.shape[1])
         y_std = ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
         self.module_data_params_ = sizes
         if not goes_on:  # a warm start keeps its seed, so its validation split stays put

@@ -92,7 +92,11 @@ def fingerprint(net, data, y: np.ndarray, groups: np.ndarray | None = None) -> d
         key: _stable_repr(value)
         for key, value in net.get_params(deep=False).items()
         # skorch lists its private bookkeeping (``_params_to_validate``) among the params.
-        if key not in _FREE_PARAMS and not key.startswith(("_", "callbacks__"))
+        if key not in _FREE_PARAMS
+        and not key.startswith(("_", "callbacks__"))
+        # A parameter added since, at its default, hashes as before it existed, so earlier
+        # checkpoints still resume.
+        and not (key == "standardize_target" and value is True)
     }
     # Parameters whose repr does not say what they hold (a path to weights that may be
     # rewritten, a model) are named by their content instead.

@@ -69,7 +69,8 @@ class DynaProSearchSpace:
     dropout : tuple of (float, float), default=(0.0, 0.3)
         Dropout inside the layers (uniform range).
     optimizer : tuple of {"SGD", "AdamW"}, default=("SGD", "AdamW")
-        Optimizers to choose from (SGD with momentum 0.9).
+        Optimizers to choose from. Every trial trains with a one-cycle schedule, which
+        cycles SGD's momentum (AdamW's β1) between 0.95 and 0.85.
     lr : tuple of (float, float), default=(1e-4, 1e-2)
         Peak learning rate (log-uniform range).
     batch_size : tuple of int, default=(32, 64, 128, 256)

@@ -26,7 +26,7 @@ from sklearn_dynapro.baselines import (
     make_mttrans_pipeline,
 )
 from sklearn_dynapro.datasets import load_mpra_random50, load_mpra_varlen_random
-from sklearn_dynapro.models._checkpoint import load_checkpoint
+from sklearn_dynapro.models._checkpoint import fingerprint, load_checkpoint
 
 # Tiny network; the one-cycle schedule and AdamW make the resumed state non-trivial.
 TINY = {
@@ -80,6 +80,16 @@ class RecordLearningRate(Callback):
 
 def losses(pipeline):
     return [(row["train_loss"], row["valid_loss"]) for row in pipeline[-1].history]
+
+
+def test_standardize_target_at_its_default_names_checkpoints_as_before():
+    # The parameter came after checkpoints existed: at its default it leaves their names
+    # unchanged, so they still resume; set otherwise it names another fit.
+    data, y = {"tokens": np.zeros((4, 3), dtype=np.int64)}, np.arange(4.0)
+    default = fingerprint(DynaProRegressor(), data, y)["params"]
+    assert "standardize_target" not in default
+    raw = fingerprint(DynaProRegressor(standardize_target=False), data, y)["params"]
+    assert raw.pop("standardize_target") == "False" and raw == default
 
 
 def test_checkpoints_change_nothing_and_mark_the_end(mrl, uninterrupted):

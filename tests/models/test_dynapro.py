@@ -547,6 +547,7 @@ def test_bad_input_is_a_clear_value_error(X_bad, y_bad, message):
         ({"patience": -1}, r"'patience' parameter .* range \[0, inf\)\. Got -1 instead"),
         ({"amp": "yes"}, r"'amp' parameter .* Got 'yes' instead"),
         ({"device": "tpu"}, r"'device' parameter .* torch device such as 'cpu'.*Got 'tpu'"),
+        ({"standardize_target": 1}, r"'standardize_target' parameter .* Got 1 instead"),
     ],
 )
 def test_bad_parameters_are_named_before_training(mrl, params, message):
@@ -558,6 +559,23 @@ def test_bad_parameters_are_named_before_training(mrl, params, message):
     fitted[-1].set_params(**params)
     with pytest.raises(ValueError, match=message):
         fitted[-1].partial_fit(fitted[0].transform(X[:20]), y[:20])
+
+
+def test_standardize_target_is_a_parameter(mrl):
+    # DESIGN lists the standardised target among the training defaults, each a parameter.
+    X, y = mrl
+    scaled = tiny_pipeline().fit(X, y)
+    np.testing.assert_allclose(scaled[-1].y_mean_, [y.mean()])
+    np.testing.assert_allclose(scaled[-1].y_scale_, [y.std()])
+    raw = tiny_pipeline(standardize_target=False).fit(X, y)
+    assert raw[-1].y_mean_.tolist() == [0.0] and raw[-1].y_scale_.tolist() == [1.0]
+    # Same seed, same batches: only the target's scale differs, so the training losses do.
+    assert raw[-1].history_[0, "train_loss"] != scaled[-1].history_[0, "train_loss"]
+    pred = raw.predict(X[:20])
+    assert pred.shape == (20,) and np.isfinite(pred).all()
+    # partial_fit goes on on the raw scale too.
+    raw[-1].partial_fit(raw[0].transform(X[:50]), y[:50])
+    assert raw[-1].y_mean_.tolist() == [0.0]
 
 
 def test_prediction_input_checks(mrl):
