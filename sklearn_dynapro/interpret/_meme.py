@@ -60,7 +60,8 @@ def to_meme(motifs, path: str | os.PathLike, *, background=None, strands: str = 
         The output of :func:`find_motifs` (names ``filter_<i>``, the consensus as alternative
         name, ``nsites`` from ``n_sites``), a mapping of names to probability matrices, or a
         list of matrices (named ``motif_1``, ``motif_2``…). Each matrix has shape
-        (width, 4), columns ``A, C, G, T``, rows summing to 1.
+        (width, 4), columns ``A, C, G, T``, rows summing to 1 (within 1e-3; they are written
+        rescaled to sum to 1).
     path : str or path-like
         File to write (overwritten).
     background : dict, array-like of shape (4,) or None, default=None
@@ -77,7 +78,8 @@ def to_meme(motifs, path: str | os.PathLike, *, background=None, strands: str = 
     Raises
     ------
     ValueError
-        If a matrix is not a probability matrix (the motif and its rows are named), or
+        If a matrix is not a probability matrix (the motif and its rows are named), two
+        motifs share a name (whitespace in names becomes ``_``) or one has none, or
         ``background`` or ``strands`` is invalid.
 
     Notes
@@ -104,9 +106,23 @@ def to_meme(motifs, path: str | os.PathLike, *, background=None, strands: str = 
         " ".join(f"{b} {f:.6f}" for b, f in zip(BASES, freqs, strict=True)),
         "",
     ]
-    for name, alt_name, pwm, nsites in entries:
+    # Tomtom and FIMO key motifs by name: each must be a non-empty word, used once.
+    identifiers = [_SAFE_NAME.sub("_", name.strip()) for name, *_ in entries]
+    empty = [name for (name, *_), ident in zip(entries, identifiers, strict=True) if not ident]
+    if empty:
+        raise ValueError(f"motif names must not be empty or blank, got {empty[0]!r}.")
+    seen: dict[str, str] = {}
+    for (name, *_), ident in zip(entries, identifiers, strict=True):
+        if ident in seen:
+            raise ValueError(
+                f"motif names must differ once whitespace becomes '_', got {seen[ident]!r} and "
+                f"{name!r}, both {ident!r} (rename them; concatenated find_motifs results "
+                "repeat the filter_<i> names)."
+            )
+        seen[ident] = name
+    for (name, alt_name, pwm, nsites), ident in zip(entries, identifiers, strict=True):
         p = check_pwm(pwm, name=f"the matrix of motif {name!r}")
-        header = f"MOTIF {_SAFE_NAME.sub('_', name)}"
+        header = f"MOTIF {ident}"
         if alt_name:
             header += f" {_SAFE_NAME.sub('_', str(alt_name))}"
         lines += [

@@ -157,8 +157,8 @@ def find_motifs(
 
         ``width`` is the kernel size (plus ``k - 1`` with k-mer tokens). Windows are read
         5' → 3' whatever the orientation inside the network. ``motifs.attrs`` holds
-        ``layer``, ``threshold`` and ``background`` (base frequencies of ``sequences``, for
-        :func:`to_meme`).
+        ``layer``, ``threshold`` and ``background`` (base frequencies of ``sequences`` with
+        one pseudocount per base, so none is 0; for :func:`to_meme`).
 
     Raises
     ------
@@ -282,7 +282,9 @@ def find_motifs(
     motifs = pd.DataFrame(records, columns=list(MOTIF_COLUMNS[1:]))
     motifs.insert(0, "rank", np.arange(1, len(motifs) + 1))
     real = codes[codes < 4]
-    frequencies = np.bincount(real, minlength=4) / max(1, real.size)
+    # One pseudocount per base: a base absent from the data would otherwise get frequency 0,
+    # which a MEME background (and so to_meme) cannot hold.
+    frequencies = (np.bincount(real, minlength=4) + 1) / (real.size + 4)
     motifs.attrs.update(
         layer=name,
         threshold=float(threshold),

@@ -146,6 +146,7 @@ def saturation_mutagenesis(
             output=output,
             batch_size=batch_size,
             what="mutants",
+            first=lo,
         )
     letters = np.array(list(BASES), dtype=object)
     ref_pred = reference[seq_row]

@@ -31,7 +31,7 @@ def check_pwm(pwm, *, name: str = "pwm") -> np.ndarray:
     """Return a position probability matrix as float64 of shape (width, 4), or raise.
 
     Rows must be non-negative and sum to 1 (within 1e-3); the message names the rows that
-    do not.
+    do not. The rows returned sum to 1 exactly (each is divided by its sum).
     """
     arr = np.asarray(pwm, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != 4 or arr.shape[0] == 0:
@@ -45,7 +45,7 @@ def check_pwm(pwm, *, name: str = "pwm") -> np.ndarray:
             f"{name} must hold probabilities (non-negative rows summing to 1), got other "
             f"values at {format_rows(np.flatnonzero(bad))}."
         )
-    return arr
+    return arr / arr.sum(axis=1, keepdims=True)
 
 
 def information_content(pwm) -> np.ndarray:

@@ -104,6 +104,7 @@ def predict_batched(
     output: int | None = None,
     batch_size: int = 4096,
     what: str = "sequences",
+    first: int = 0,
 ) -> np.ndarray:
     """Predict ``sequences`` in batches of ``batch_size`` and return one float per sequence.
 
@@ -126,6 +127,9 @@ def predict_batched(
         Sequences per ``predict`` call.
     what : str, default="sequences"
         Name of the sequences in error messages.
+    first : int, default=0
+        Number of ``sequences[0]`` in error messages, for a caller that passes one slice
+        of a longer list at a time.
 
     Returns
     -------
@@ -146,8 +150,8 @@ def predict_batched(
             pred = estimator.predict(X)
         except ValueError as exc:
             raise ValueError(
-                f"estimator could not predict the {what} {lo}..{hi - 1} (rows named below count "
-                f"from {lo}): {exc}"
+                f"estimator could not predict the {what} {first + lo}..{first + hi - 1} (rows "
+                f"named below count from {first + lo}): {exc}"
             ) from exc
         out[lo:hi] = _select_output(pred, output, hi - lo)
     return out

@@ -273,6 +273,35 @@ def test_meme_from_plain_matrices(tmp_path):
         to_meme(pwms, tmp_path / "e.meme", background=[1, 0, 0, 0])
 
 
+def test_meme_names_are_unique_non_empty_words(tmp_path):
+    # Such files had been written, and Tomtom and FIMO key motifs by name.
+    u = np.full((2, 4), 0.25)
+    with pytest.raises(ValueError, match=r"differ once whitespace becomes '_', got 'a b' and"):
+        to_meme({"a b": u, "a_b": u}, tmp_path / "a.meme")
+    with pytest.raises(ValueError, match="must not be empty or blank, got ' '"):
+        to_meme({" ": u}, tmp_path / "b.meme")
+    twice = pd.DataFrame({"filter": [0, 0], "pwm": [u, u]})  # two find_motifs results joined
+    with pytest.raises(ValueError, match="'filter_0' and 'filter_0'"):
+        to_meme(twice, tmp_path / "c.meme")
+
+
+def test_meme_rows_are_written_summing_to_one(tmp_path):
+    # A row off by up to 1e-3 passes the check; it was written as given (sum 0.9995).
+    _, parsed = read_meme(to_meme({"m": [[0.2995, 0.2, 0.2, 0.3]]}, tmp_path / "m.meme"))
+    assert parsed["m"][0].sum() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_background_of_data_missing_a_base_still_writes(optimus, mrl, tmp_path):
+    # A base absent from the sequences had frequency 0, which to_meme refuses.
+    X, _ = mrl
+    no_t = [s.replace("T", "A") for s in X[:40]]
+    plant(optimus[-1].module_.convs[1], "ATG")
+    motifs = find_motifs(optimus, no_t, min_sites=1)
+    assert min(motifs.attrs["background"].values()) > 0
+    background, _ = read_meme(to_meme(motifs, tmp_path / "t.meme"))
+    assert background["T"] > 0
+
+
 # ------------------------------------------------------------------------------- logos
 def test_logo_stacks_letters_by_information(tmp_path):
     pwm = np.array([[1.0, 0, 0, 0], [0.25] * 4, [0.5, 0, 0.5, 0]])

@@ -104,6 +104,29 @@ def test_bad_sequences_name_the_rows(ridge, bad, match):
         saturation_mutagenesis(ridge, bad)
 
 
+class _RefusesOne:
+    """A fitted 'model' that predicts the GC count and refuses one sequence."""
+
+    def __init__(self, refused: str) -> None:
+        self.refused = refused
+
+    def predict(self, X):
+        X = list(X)
+        if self.refused in X:
+            raise ValueError(f"bad sequence at row {X.index(self.refused)}")
+        return np.array([s.count("G") + s.count("C") for s in X], dtype=float)
+
+
+def test_a_failing_mutant_is_named_by_its_row_in_the_output():
+    # The error counted from the start of the mutagenesis batch, not of all mutants.
+    seq = "ACGTACGTAC"
+    out = saturation_mutagenesis(_RefusesOne("NOTHING"), [seq])
+    row = 23
+    refused = seq[: out.position[row] - 1] + out.alt[row] + seq[out.position[row] :]
+    with pytest.raises(ValueError, match=r"mutants 20\.\.24 \(rows named below count from 20\)"):
+        saturation_mutagenesis(_RefusesOne(refused), [seq], batch_size=5)
+
+
 def test_bad_arguments(ridge):
     with pytest.raises(TypeError, match="pass a list"):
         saturation_mutagenesis(ridge, "ACGT")
