@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import socket
 import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -134,11 +135,17 @@ def energy_parameters() -> tuple[str, str]:
     return hashlib.sha1(text.encode("utf-8")).hexdigest(), text
 
 
+def calling_process() -> tuple[str, int]:
+    """Host name and process id: what tells a folding worker it is the caller's own thread."""
+    return socket.gethostname(), os.getpid()
+
+
 def make_parameter_loader():
     """Build the function a folding worker runs first: load the caller's energy parameters.
 
     It takes ``None`` (folding in the calling process, whose set is already the right one) or
-    ``(pid, fingerprint, text)`` from :func:`energy_parameters`. A worker remembers the set it
+    ``(process, fingerprint, text)``: the caller's :func:`calling_process` and
+    :func:`energy_parameters`. A worker remembers the set it
     loaded, so it reads the text once per set. In the calling process itself (joblib's
     threading backend) nothing is loaded: its set is the one to use, and loading it again
     while other threads fold would race with them. Built as a closure so that the folding
@@ -147,13 +154,16 @@ def make_parameter_loader():
 
     def load_parameters(parameters) -> None:
         import os
+        import socket
 
         import RNA
 
         if parameters is None:
             return
-        pid, fingerprint, text = parameters
-        if os.getpid() == pid or getattr(RNA, "_sklearn_dynapro_parameters", None) == fingerprint:
+        caller, fingerprint, text = parameters
+        if (socket.gethostname(), os.getpid()) == caller:
+            return
+        if getattr(RNA, "_sklearn_dynapro_parameters", None) == fingerprint:
             return
         RNA.params_load_from_string(text, f"sklearn_dynapro {fingerprint[:12]}")
         RNA._sklearn_dynapro_parameters = fingerprint
@@ -329,7 +339,7 @@ def fold_requests(
         if n_workers == 1 or len(chunks) == 1:
             results = map(_fold_chunk, payloads)
         else:
-            parameters = (os.getpid(), fingerprint, parameter_text)
+            parameters = (calling_process(), fingerprint, parameter_text)
             results = _run_parallel(payloads, parameters, n_jobs)
         progress = tqdm(total=len(items), desc="Folding", unit="seq", disable=not verbose)
         fresh: list[dict[str, float]] = [{} for _ in settings_list]

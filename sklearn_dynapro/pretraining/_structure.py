@@ -10,7 +10,6 @@ its cache, so later feature extraction in the same process does not fold the seq
 from __future__ import annotations
 
 import math
-import os
 from collections import OrderedDict
 
 import numpy as np
@@ -21,6 +20,7 @@ from .._validation import check_bool, check_sequences
 from ..features._common import check_n_jobs, check_temperature
 from ..features._folding import (
     _store,
+    calling_process,
     energy_parameters,
     make_parameter_loader,
     model_settings,
@@ -138,7 +138,7 @@ def fold_structures(
             results = (_fold_chunk(settings, chunk) for chunk in chunks)
         else:
             # Workers fold with this process's energy parameters (see fold_mfe).
-            parameters = (os.getpid(), fingerprint, parameter_text)
+            parameters = (calling_process(), fingerprint, parameter_text)
             results = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator")(
                 delayed(_fold_chunk)(settings, chunk, parameters) for chunk in chunks
             )
