@@ -47,6 +47,9 @@ _FORMAT = 1
 _FREE_PARAMS = frozenset(
     {"checkpoint_dir", "resume", "verbose", "device", "callbacks", "warm_start"}
 )
+#: Parameters added after checkpoints existed, with their defaults: at the default they are
+#: left out of the fingerprint, so a checkpoint written before them still resumes.
+_LATER_PARAMS = {"standardize_target": True}
 
 
 # ------------------------------------------------------------------------ fingerprints
@@ -94,9 +97,7 @@ def fingerprint(net, data, y: np.ndarray, groups: np.ndarray | None = None) -> d
         # skorch lists its private bookkeeping (``_params_to_validate``) among the params.
         if key not in _FREE_PARAMS
         and not key.startswith(("_", "callbacks__"))
-        # A parameter added since, at its default, hashes as before it existed, so earlier
-        # checkpoints still resume.
-        and not (key == "standardize_target" and value is True)
+        and not (key in _LATER_PARAMS and value is _LATER_PARAMS[key])
     }
     # Parameters whose repr does not say what they hold (a path to weights that may be
     # rewritten, a model) are named by their content instead.

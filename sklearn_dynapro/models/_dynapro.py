@@ -15,7 +15,7 @@ from skorch.utils import freeze_parameter, unfreeze_parameter
 
 from .._validation import format_rows
 from ..nn import DynaProNet
-from ..preprocessing._tokenizer import vocabulary_size
+from ..preprocessing._tokenizer import _FIRST_KMER_ID, token_size
 from ._base import SequenceNetRegressor, check_finite_rows
 
 __all__ = ["FAST_CPU_PARAMS", "DynaProRegressor"]
@@ -55,7 +55,7 @@ def _check_overlapping_kmers(tokens: np.ndarray, k: int, vocab: int) -> None:
     k=3 ids of AAA, AAC, AAG, AAT), so the range check alone lets a network with a k-mer
     vocabulary (from ``module__vocab_size`` or pre-trained weights) train on them.
     """
-    first = vocabulary_size(k) - 4**k  # the first k-mer's id, after the special tokens
+    first = _FIRST_KMER_ID
     left, right = tokens[:, :-1], tokens[:, 1:]
     both = (left >= first) & (right >= first)
     suffix = (left - first) % 4 ** (k - 1)
@@ -347,8 +347,8 @@ class DynaProRegressor(SequenceNetRegressor):
                     "(make_dynapro_pipeline sets it from k when it builds the pipeline, so a grid "
                     "over encode__k must set model__module__vocab_size along with it)."
                 )
-            k = next((k for k in range(2, 7) if vocabulary_size(k) == vocab), None)
-            if k is not None:
+            k = token_size(vocab)
+            if k is not None and k > 1:
                 _check_overlapping_kmers(data["tokens"], k, vocab)
         for key, attr in (("features", "n_features_"), ("library", "n_libraries_")):
             width = data[key].shape[1] if key in data else 0

@@ -43,6 +43,17 @@ def vocabulary_size(k: int) -> int:
     return _FIRST_KMER_ID + 4**k
 
 
+def token_size(vocab_size: int) -> int | None:
+    """The ``k`` whose vocabulary has ``vocab_size`` ids (inverse of :func:`vocabulary_size`).
+
+    Returns
+    -------
+    int or None
+        ``k`` in 1…6, or None when no k gives that many ids.
+    """
+    return next((k for k in range(1, 7) if vocabulary_size(k) == vocab_size), None)
+
+
 # Base code (A, C, G, T, N, pad) -> single-nucleotide token id.
 _BASE_TO_ID = np.array(
     [*range(_FIRST_KMER_ID, _FIRST_KMER_ID + len(BASES)), N_ID, PAD_ID], dtype=np.int64

@@ -20,7 +20,7 @@ import torch
 from sklearn.frozen import FrozenEstimator
 from torch import Tensor
 
-from ..preprocessing import vocabulary_size
+from ..preprocessing._tokenizer import token_size
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -178,7 +178,7 @@ def backbone_token_size(pretrained) -> int:
         return tokenizer.k
     _, config = load_backbone(pretrained)
     vocab = config.get("vocab_size")
-    return next((k for k in range(1, 7) if vocabulary_size(k) == vocab), 1)
+    return token_size(vocab) or 1
 
 
 def backbone_digest(pretrained) -> str:
