@@ -472,6 +472,9 @@ def _non_numeric_rows(y) -> list[int]:
 def check_library_labels(labels: pd.Series) -> np.ndarray:
     """Library/assay labels as strings, raising for missing ones.
 
+    A whole-number float label is written as the int (``1.0`` as ``"1"``), so a model
+    fitted with int labels reads the same labels stored as floats.
+
     Parameters
     ----------
     labels : pandas Series of shape (n_samples,)
@@ -499,7 +502,21 @@ def check_library_labels(labels: pd.Series) -> np.ndarray:
             f"library labels must not be missing, got None/NaN at "
             f"{format_rows(np.flatnonzero(missing))}."
         )
-    return labels.astype(str).to_numpy()
+    if labels.dtype.kind in "fO":
+        # A whole-number float names the same library as the int: a label column that
+        # picked up a NaN elsewhere, or came back from a CSV, reads 1.0 where fit saw 1.
+        return labels.map(_label_text).to_numpy(dtype=object)
+    return labels.astype(str).to_numpy(dtype=object)
+
+
+def _label_text(value) -> str:
+    if (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool | np.bool_)
+        and float(value).is_integer()
+    ):
+        return str(int(value))
+    return str(value)
 
 
 def library_indices(labels: np.ndarray, libraries: np.ndarray) -> np.ndarray:

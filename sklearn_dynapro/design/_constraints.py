@@ -42,6 +42,27 @@ def _normalise_motif(name: str, motif) -> str:
     return normalised
 
 
+class _FixedBases(dict):
+    """The normalised ``fixed`` of a :class:`DesignConstraints`: a dict that refuses edits.
+
+    The constraints are frozen, and the free positions and the hash are derived from
+    ``fixed`` once; an edit in place would leave them describing other constraints.
+    """
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError(
+            "DesignConstraints.fixed cannot be changed; build new constraints with "
+            "dataclasses.replace(constraints, fixed=...)."
+        )
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):
+        # Pickle rebuilds a dict subclass through __setitem__, which refuses; rebuild whole.
+        return (type(self), (dict(self),))
+
+
 def _check_fraction(name: str, value) -> float:
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number in [0, 1], got {value!r}.")
@@ -75,7 +96,7 @@ class DesignConstraints:
         Motifs that must appear at given positions, as ``{start: motif}`` or
         ``[(start, motif), ...]``; single bases are motifs of length 1 (``{-3: "A"}``,
         ``[(0, "GGG")]``). Stored normalised, as a dict mapping each fixed position
-        (non-negative) to its base.
+        (non-negative) to its base; it refuses edits (use :func:`dataclasses.replace`).
     forbidden_motifs : iterable of str, default=()
         Motifs that must not occur anywhere in the UTR, such as restriction sites. Only the
         given strand is searched: add the reverse complement of non-palindromic sites.
@@ -135,7 +156,9 @@ class DesignConstraints:
         set_(self, "forbidden_motifs", motifs)
         free = np.ones(length, dtype=bool)
         free[list(fixed)] = False
-        set_(self, "_free", np.flatnonzero(free))
+        free = np.flatnonzero(free)
+        free.flags.writeable = False
+        set_(self, "_free", free)
         self._check_feasible()
 
     def __hash__(self) -> int:
@@ -152,9 +175,9 @@ class DesignConstraints:
             )
         )
 
-    def _normalise_fixed(self, length: int) -> dict[int, str]:
+    def _normalise_fixed(self, length: int) -> _FixedBases:
         if self.fixed is None:
-            return {}
+            return _FixedBases()
         if isinstance(self.fixed, str):
             raise TypeError(
                 f"fixed must map start positions to motifs, got the string {self.fixed!r}."
@@ -183,7 +206,7 @@ class DesignConstraints:
                         f"{base!r} at position {pos}."
                     )
                 out[pos] = base
-        return dict(sorted(out.items()))
+        return _FixedBases(sorted(out.items()))
 
     def _check_feasible(self) -> None:
         length, fixed = self.length, self.fixed

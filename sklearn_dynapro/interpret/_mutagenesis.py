@@ -52,7 +52,8 @@ def saturation_mutagenesis(
         holds them in ``sequence_column``; its other columns (a library label, say) go with
         every mutant of the row.
     ids : array-like of shape (n_sequences,) or None, default=None
-        Identifier of each sequence; the index of a pandas input, or ``0 … n - 1``, when None.
+        Unique identifier of each sequence; the index of a pandas input, or ``0 … n - 1``,
+        when None.
     sequence_column : str, default="sequence"
         Column of a DataFrame ``sequences`` holding the sequences.
     output : int or None, default=None
@@ -79,7 +80,7 @@ def saturation_mutagenesis(
     ------
     ValueError
         If a sequence is invalid or holds ``N`` or another ambiguity code (a substitution
-        needs a known reference base); the message names the rows.
+        needs a known reference base), or if ``ids`` repeat; the message names the rows.
 
     See Also
     --------
@@ -112,6 +113,15 @@ def saturation_mutagenesis(
     ids = index if ids is None else np.asarray(ids, dtype=object)
     if ids.shape != (n,):
         raise ValueError(f"ids must have shape ({n},) to match the sequences, got {ids.shape}.")
+    repeated = pd.Index(ids).duplicated(keep="first")
+    if repeated.any():
+        # Effects are grouped and plotted by sequence_id: a shared id would merge two
+        # sequences' substitutions into one.
+        hint = "; pass ids=" if ids is index else ""
+        raise ValueError(
+            "ids must be unique (each names one sequence's substitutions), got repeats at "
+            f"{format_rows(np.flatnonzero(repeated))}{hint}."
+        )
 
     reference = predict_batched(
         estimator,

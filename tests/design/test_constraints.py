@@ -22,6 +22,21 @@ def test_fixed_motifs_are_normalised_to_positions():
     assert hash(same) == hash(c) and len({c, same, DesignConstraints(10)}) == 2
 
 
+def test_fixed_refuses_edits_in_place():
+    # The free positions and the hash are derived from fixed once: an edit would desync them.
+    c = DesignConstraints(10, fixed={0: "G"})
+    for edit in (
+        lambda f: f.__setitem__(3, "A"),
+        lambda f: f.update({3: "A"}),
+        lambda f: f.pop(0),
+        lambda f: f.clear(),
+    ):
+        with pytest.raises(TypeError, match=r"dataclasses\.replace"):
+            edit(c.fixed)
+    assert c.fixed == {0: "G"} and c == DesignConstraints(10, fixed={0: "G"})
+    assert pickle.loads(pickle.dumps(c)).fixed == {0: "G"}
+
+
 def test_violations_name_each_problem():
     c = DesignConstraints(
         12,

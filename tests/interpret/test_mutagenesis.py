@@ -134,6 +134,11 @@ def test_bad_arguments(ridge):
         saturation_mutagenesis(ridge, ["ACGT"], batch_size=0)
     with pytest.raises(ValueError, match=r"ids must have shape \(1,\)"):
         saturation_mutagenesis(ridge, ["ACGT"], ids=[1, 2])
+    # A repeated id would merge two sequences' substitutions wherever effects are grouped.
+    with pytest.raises(ValueError, match=r"ids must be unique .* at row \[2\]\.$"):
+        saturation_mutagenesis(ridge, ["ACGT", "AAAA", "CCCC"], ids=["a", "b", "a"])
+    with pytest.raises(ValueError, match=r"repeats at row \[1\]; pass ids=\.$"):
+        saturation_mutagenesis(ridge, pd.Series(["ACGT", "AAAA"], index=["x", "x"]))
     with pytest.raises(TypeError, match="predict method"):
         saturation_mutagenesis(object(), ["ACGT"])
 
@@ -170,7 +175,7 @@ def test_heatmap_needs_a_sequence_id(ridge, mrl):
     with pytest.raises(ValueError, match="missing"):
         plot_mutagenesis(effects.drop(columns="delta"), sequence_id=0)
     assert isinstance(plot_mutagenesis(effects[effects["sequence_id"] == 0]), Axes)
-    # Two sequences under one id (a Series with a repeated index) are not drawn as one.
-    twice = saturation_mutagenesis(ridge, pd.Series(X[:2], index=["x", "x"]))
+    # Two sequences under one id (tables of two runs stacked) are not drawn as one.
+    twice = pd.concat([saturation_mutagenesis(ridge, [seq], ids=["x"]) for seq in X[:2]])
     with pytest.raises(ValueError, match="'x', which names several"):
         plot_mutagenesis(twice)

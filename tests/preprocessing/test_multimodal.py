@@ -104,6 +104,20 @@ def test_library_errors(mixed):
         enc.transform(twice)
 
 
+def test_int_labels_read_back_as_floats_are_the_same_library(mixed):
+    # A label column that picks up a NaN (or a round trip through a file) turns 1 into
+    # 1.0; compared as text, "1.0" was an unknown library.
+    X = mixed[["sequence"]].assign(library=np.repeat([1, 2], 40))
+    enc = DynaProEncoder(library_column="library", features=None).fit(X)
+    assert enc.libraries_.tolist() == ["1", "2"]
+    floats = X.assign(library=X["library"].astype(float))
+    np.testing.assert_array_equal(enc.transform(floats)["library"], enc.transform(X)["library"])
+    mixed_types = X.assign(library=np.array([1.0, "2"] * 40, dtype=object))
+    assert enc.transform(mixed_types)["library"].argmax(axis=1).tolist() == [0, 1] * 40
+    with pytest.raises(ValueError, match=r"got '1.5' at row \[0\]"):
+        enc.transform(X.assign(library=np.r_[1.5, np.ones(79)]))
+
+
 def test_library_labels_are_checked_before_any_folding(mixed, monkeypatch):
     # Bad labels were reported only after the whole input had been folded.
     from sklearn_dynapro.features import _folding, clear_fold_cache
