@@ -15,7 +15,8 @@ several processes on this machine, a database URL (``--storage sqlite:///tune.db
 ``postgresql://...``) for several machines. Rerunning a command resumes its study; with
 ``--max-trials`` it stops once the study holds that many finished trials, counting every
 worker. Give each parallel worker its own ``--seed`` (the sampler's); ``--cv-seed`` (folds
-and networks) is recorded in the study and must be the same for every worker.
+and networks) and a fingerprint of the rows and targets are recorded in the study and must be
+the same for every worker; the default study name holds the data, target and row count.
 
 Examples
 --------
@@ -69,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--features", choices=["biophysical", "none"], default="biophysical")
     parser.add_argument("--storage", default=None, help="journal file or database URL")
-    parser.add_argument("--study-name", default=None, help="default: dynapro_<data>")
+    parser.add_argument(
+        "--study-name", default=None, help="default: dynapro_<data>_<target>_n<rows>"
+    )
     parser.add_argument("--seed", type=int, default=0, help="sampler seed, one per worker")
     parser.add_argument(
         "--cv-seed", type=int, default=0, help="folds and network seed, shared by all workers"
@@ -129,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         max_trials=args.max_trials,
         timeout=args.timeout,
         storage=args.storage,
-        study_name=args.study_name or f"dynapro_{args.data}",
+        # Named for its data: the study refuses rows or targets other than its own.
+        study_name=args.study_name or f"dynapro_{args.data}_{target}_n{len(X)}",
         seed=args.seed,
         cv_seed=args.cv_seed,
         show_progress_bar=not args.quiet,

@@ -244,6 +244,18 @@ def test_journal_study_resumes_and_stops_at_max_trials(mrl, tmp_path):
     assert metadata["study_name"] == "s" and metadata["trials"]["complete"] == 2
     with pytest.raises(ValueError, match="scoring must match the existing study 's'"):
         run_tiny(X, y, storage=storage, study_name="s", scoring="spearman")
+    # Other rows or targets would give other folds: the study records what it was tuned on.
+    assert len(metadata["data_sha256"]) == 16
+    assert metadata["data_sha256"] == study.user_attrs["data_sha256"]
+    with pytest.raises(ValueError, match="data_sha256 must match the existing study 's'"):
+        run_tiny(X[:100], y[:100], storage=storage, study_name="s", max_trials=2)
+    with pytest.raises(ValueError, match="data_sha256 must match the existing study 's'"):
+        run_tiny(X, y + 1.0, storage=storage, study_name="s", max_trials=2)
+    groups = np.arange(len(y)) // 2
+    with pytest.raises(ValueError, match="data_sha256 must match the existing study 's'"):
+        run_tiny(X, y, groups=groups, storage=storage, study_name="s", max_trials=2)
+    # The same sequences as a list instead of an array are the same data.
+    assert len(run_tiny(list(X), y, storage=storage, study_name="s", max_trials=2).trials) == 2
 
 
 def test_workers_with_their_own_sampler_seeds_score_on_the_same_folds(mrl, tmp_path):

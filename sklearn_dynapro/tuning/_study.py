@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import socket
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import optuna
+import pandas as pd
 from optuna.trial import TrialState
 from optuna_integration import SkorchPruningCallback
 from sklearn.model_selection import GroupKFold, cross_validate
@@ -267,9 +269,17 @@ def fail_dead_trials(study: optuna.Study) -> list[int]:
     return failed
 
 
-def _open_study(
-    storage, study_name: str, seed: int, pruner, scoring: str, inner_folds: int, cv_seed: int
-):
+def _data_fingerprint(X, y, labels: np.ndarray) -> str:
+    """SHA-256 (16 hex digits) of the rows, targets and fold groups a study is tuned on."""
+    digest = hashlib.sha256()
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame({"x": list(X)})
+    targets = np.asarray(y)
+    for part in (frame, pd.DataFrame(targets.reshape(len(targets), -1)), pd.Series(labels)):
+        digest.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _open_study(storage, study_name: str, seed: int, pruner, recorded: dict):
     study = optuna.create_study(
         storage=make_storage(storage),
         study_name=study_name,
@@ -288,9 +298,9 @@ def _open_study(
         # study has already tried: give a resumed study a stream of its own.
         state = np.random.SeedSequence([seed, n_existing]).generate_state(1)[0]
         study.sampler = optuna.samplers.TPESampler(seed=int(state))
-    # A resumed or shared study must go on with the score and folds it started with: trials
-    # scored on other folds (or networks seeded otherwise) would not be comparable.
-    for key, value in (("scoring", scoring), ("inner_folds", inner_folds), ("cv_seed", cv_seed)):
+    # A resumed or shared study must go on with the score, data and folds it started with:
+    # trials scored on other folds (or networks seeded otherwise) would not be comparable.
+    for key, value in recorded.items():
         stored = study.user_attrs.get(key)
         if stored is None:
             study.set_user_attr(key, value)
@@ -388,7 +398,9 @@ def tune_dynapro(
         Seeds the sampler; give each parallel worker of a study its own.
     cv_seed : int, default=0
         Seeds the inner folds and every network. The study records it, and a worker or
-        rerun with another ``cv_seed`` is refused, like another ``scoring``.
+        rerun with another ``cv_seed`` is refused, like another ``scoring``, ``inner_folds``
+        or other data (``X``, ``y`` and ``groups``, recorded as the SHA-256 ``data_sha256``):
+        its folds would differ.
     pruner : optuna.pruners.BasePruner or None, default=None
         ``None`` is ``MedianPruner(n_startup_trials=5, n_warmup_steps=2)``.
     sequence_column : str, default="sequence"
@@ -466,7 +478,13 @@ def tune_dynapro(
         trial.set_user_attr("inner_scores", scores)
         return float(np.mean(scores))
 
-    study = _open_study(storage, study_name, seed, pruner, scoring, inner_folds, cv_seed)
+    recorded = {
+        "scoring": scoring,
+        "inner_folds": inner_folds,
+        "cv_seed": cv_seed,
+        "data_sha256": _data_fingerprint(X, y, labels),
+    }
+    study = _open_study(storage, study_name, seed, pruner, recorded)
     fail_dead_trials(study)
     budget = math.inf if n_trials is None else n_trials
     callbacks = []
@@ -537,6 +555,7 @@ def write_best_params(study: optuna.Study, path: str | os.PathLike) -> Path:
         "study_name": study.study_name,
         "scoring": study.user_attrs.get("scoring"),
         "inner_folds": study.user_attrs.get("inner_folds"),
+        "data_sha256": study.user_attrs.get("data_sha256"),
         "best_value": best.value,
         "best_trial": best.number,
         "search": best.params,
