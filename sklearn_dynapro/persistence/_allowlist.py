@@ -65,6 +65,7 @@ TRUSTED_SKOPS_TYPES: tuple[str, ...] = (
     "sklearn_dynapro.preprocessing._multimodal.DynaProEncoder",
     "sklearn_dynapro.preprocessing._onehot.SequenceOneHot",
     "sklearn_dynapro.preprocessing._tokenizer.SequenceTokenizer",
+    "sklearn_dynapro.pretraining._language_model.UTRLanguageModel",
     "sklearn_dynapro.uncertainty._seed_ensemble.SeedEnsembleRegressor",
     # fitted structures of scikit-learn estimators that skops leaves to the caller
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",

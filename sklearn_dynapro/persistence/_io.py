@@ -6,7 +6,9 @@ Layout of a saved model (``<stem>`` is ``<step index>_<step name>``)::
     <stem>.weights.safetensors        a neural step's network weights (CPU tensors)
     <stem>.arrays.safetensors         its array parameters and fitted attributes (y_mean_, …)
     <stem>.history.json               its training history
-    <stem>.skops                      a scikit-learn step (encoder, features, forest, …)
+    <stem>.skops                      a scikit-learn step (encoder, features, forest, …), or a
+                                      language model without its network (whose weights are
+                                      in <stem>.weights.safetensors)
     manifest.json                     SHA-256 of every other file
 """
 
@@ -24,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._allowlist import TRUSTED_CLASSES, check_trusted, class_name, resolve_class
 from ._codec import class_names, decode, encode
 from ._manifest import FORMAT, FORMAT_VERSION, read_directory, write_directory
+from ._modules import build_module_step, is_module_step, module_step_entry, parse_module_step
 from ._nets import build_net, is_net, net_entry, parse_net
 from ._skops import check_skops, load_skops, skops_entry
 
@@ -92,8 +95,8 @@ def save(estimator, directory, *, overwrite: bool = False) -> Path:
         estimator itself; their parameters must be plain values, classes or arrays (no
         callbacks, no ``RandomState`` instances). ``pretrained`` is stored as None (with a
         warning): the saved weights already hold the pre-trained backbone. A
-        :class:`~sklearn_dynapro.pretraining.UTRLanguageModel` used as a transformer step
-        cannot be saved (``joblib.dump`` can); save its backbone with ``save_backbone``.
+        :class:`~sklearn_dynapro.pretraining.UTRLanguageModel` used as a transformer step is
+        stored as skops (the model without its network) plus its network's weights.
     directory : str or path-like
         Where to write; created if missing. Must be new or empty unless ``overwrite=True``.
     overwrite : bool, default=False
@@ -133,6 +136,8 @@ def save(estimator, directory, *, overwrite: bool = False) -> Path:
             record, step_files = {"name": name, "kind": "passthrough", "value": obj}, {}
         elif is_net(obj):
             record, step_files = net_entry(obj, name=name, stem=stem)
+        elif is_module_step(obj):
+            record, step_files = module_step_entry(obj, name=name, stem=stem)
         else:
             record, step_files = skops_entry(obj, name=name, stem=stem)
         records.append(record)
@@ -224,6 +229,10 @@ def _plan_steps(records: list[dict], files: dict[str, bytes], *, resolve, truste
         elif kind == "net":
             plans.append(("net", parse_net(record, files, resolve=resolve, where=where)))
             used.update(record[key] for key in ("weights", "arrays", "history") if key in record)
+        elif kind == "module":
+            plan = parse_module_step(record, files, trusted=trusted, where=where)
+            plans.append(("module", plan))
+            used.update((plan["file"], plan["weights"]))
         elif kind == "skops":
             file, cls = record.get("file"), record.get("class")
             if not isinstance(file, str) or file not in files or not isinstance(cls, str):
@@ -232,7 +241,9 @@ def _plan_steps(records: list[dict], files: dict[str, bytes], *, resolve, truste
             plans.append(("skops", (file, types, cls)))
             used.add(file)
         else:
-            raise ValueError(f"{where} kind must be 'net', 'skops' or 'passthrough', got {kind!r}.")
+            raise ValueError(
+                f"{where} kind must be 'net', 'module', 'skops' or 'passthrough', got {kind!r}."
+            )
     unused = sorted(set(files) - used)
     if unused:
         raise ValueError(f"the model holds files {CONFIG} does not use: {unused}.")
@@ -292,6 +303,8 @@ def load(directory, *, device="cpu", trusted=None):
     for kind, plan in plans:
         if kind == "net":
             built.append(build_net(plan, device=device))
+        elif kind == "module":
+            built.append(build_module_step(plan, files))
         elif kind == "skops":
             file, types, cls = plan
             built.append(load_skops(files[file], file=file, types=types, expected_class=cls))

@@ -18,7 +18,7 @@ import numpy as np
 
 from ._codec import decode, encode
 
-__all__ = ["build_net", "is_net", "net_entry", "parse_net"]
+__all__ = ["build_net", "is_net", "load_safetensors", "net_entry", "parse_net", "weights_bytes"]
 
 #: Attributes skorch manages itself; ``initialize()`` recreates them on load.
 _SKORCH_RUNTIME = frozenset(
@@ -95,7 +95,6 @@ def net_entry(net, *, name: str, stem: str) -> tuple[dict, dict[str, bytes]]:
         Weights, arrays and history files, by name.
     """
     import safetensors.numpy
-    import safetensors.torch
 
     from ..models._base import SequenceNetRegressor
     from ._allowlist import class_name
@@ -129,12 +128,8 @@ def net_entry(net, *, name: str, stem: str) -> tuple[dict, dict[str, bytes]]:
         key: encode(value, where=f"attributes.{key}", arrays=arrays)
         for key, value in _fitted_attributes(net).items()
     }
-    state = {
-        key: tensor.detach().to("cpu", copy=True).contiguous()
-        for key, tensor in _plain_module(net.module_).state_dict().items()
-    }
     files = {
-        f"{stem}.weights.safetensors": safetensors.torch.save(state, metadata={"format": "pt"}),
+        f"{stem}.weights.safetensors": weights_bytes(_plain_module(net.module_)),
         f"{stem}.arrays.safetensors": safetensors.numpy.save(arrays),
     }
     entry = {
@@ -153,6 +148,17 @@ def net_entry(net, *, name: str, stem: str) -> tuple[dict, dict[str, bytes]]:
     return entry, files
 
 
+def weights_bytes(module) -> bytes:
+    """A network's ``state_dict`` as a safetensors file (CPU copies of the tensors)."""
+    import safetensors.torch
+
+    state = {
+        key: tensor.detach().to("cpu", copy=True).contiguous()
+        for key, tensor in module.state_dict().items()
+    }
+    return safetensors.torch.save(state, metadata={"format": "pt"})
+
+
 def _file(entry: dict, key: str, files: dict[str, bytes], where: str) -> bytes:
     name = entry.get(key)
     if not isinstance(name, str) or name not in files:
@@ -160,7 +166,7 @@ def _file(entry: dict, key: str, files: dict[str, bytes], where: str) -> bytes:
     return files[name]
 
 
-def _load_safetensors(load, entry: dict, key: str, files: dict[str, bytes], where: str):
+def load_safetensors(load, entry: dict, key: str, files: dict[str, bytes], where: str):
     data = _file(entry, key, files, where)
     try:
         return load(data)
@@ -208,8 +214,8 @@ def parse_net(entry: dict, files: dict[str, bytes], *, resolve, where: str) -> d
     ]
     if bad:
         raise ValueError(f"{where}.attributes must hold fitted attributes only, got {bad[0]!r}.")
-    arrays = _load_safetensors(safetensors.numpy.load, entry, "arrays", files, where)
-    state = _load_safetensors(safetensors.torch.load, entry, "weights", files, where)
+    arrays = load_safetensors(safetensors.numpy.load, entry, "arrays", files, where)
+    state = load_safetensors(safetensors.torch.load, entry, "weights", files, where)
     params = decode(entry["params"], where=f"{where}.params", arrays=arrays, resolve=resolve)
     load_kwargs = params.get("torch_load_kwargs")
     if load_kwargs is not None and (

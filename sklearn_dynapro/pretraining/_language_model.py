@@ -324,24 +324,6 @@ class UTRLanguageModel(
             "structure": labels,
             "mfe": ((mfe - self.mfe_mean_) / self.mfe_scale_).astype(np.float32),
         }
-        device = torch.device(resolve_device(self.device))
-        with _private_rng():
-            torch.manual_seed(self.seed_)
-            self.module_ = PretrainingNet(
-                self.vocab_size_,
-                self.d_model,
-                self.n_layers,
-                self.n_heads,
-                self.ffn_dim,
-                self.dropout,
-                self.position,
-                self.max_positions,
-            ).to(device)
-            self.history_ = self._train(targets, train, valid, weights, device)
-        self.module_.to("cpu").eval()
-        self.backbone_state_dict_ = {
-            name: t.detach().clone() for name, t in self.module_.backbone.state_dict().items()
-        }
         self.backbone_params_ = {
             "backbone": True,
             "vocab_size": self.vocab_size_,
@@ -353,7 +335,34 @@ class UTRLanguageModel(
         }
         if self.position == "learned":
             self.backbone_params_["max_positions"] = self.max_positions
+        device = torch.device(resolve_device(self.device))
+        with _private_rng():
+            torch.manual_seed(self.seed_)
+            self.module_ = self._pretraining_net().to(device)
+            self.history_ = self._train(targets, train, valid, weights, device)
+        self._set_module(self.module_)
         return self
+
+    def _pretraining_net(self) -> PretrainingNet:
+        """A network of the fitted shape (from ``backbone_params_``), randomly initialised."""
+        shape = self.backbone_params_
+        return PretrainingNet(
+            shape["vocab_size"],
+            shape["backbone_dim"],
+            shape["backbone_layers"],
+            shape["backbone_heads"],
+            shape["backbone_ffn"],
+            self.dropout,
+            shape["position"],
+            shape.get("max_positions", self.max_positions),
+        )
+
+    def _set_module(self, module: PretrainingNet) -> None:
+        """Keep ``module`` (on the CPU, in eval mode) and the backbone weights copied from it."""
+        self.module_ = module.to("cpu").eval()
+        self.backbone_state_dict_ = {
+            name: t.detach().clone() for name, t in module.backbone.state_dict().items()
+        }
 
     def _batches(self, rows: np.ndarray, lengths: np.ndarray, rng) -> list[np.ndarray]:
         """Shuffled mini-batches of similar lengths, so trimming the padding saves work.

@@ -1,12 +1,14 @@
 """save/load round trips of every model kind, and the joblib round trip next to them."""
 
 import copy
+import hashlib
 import json
 import pickle
 import warnings
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.compose import TransformedTargetRegressor
@@ -224,12 +226,55 @@ def test_save_refuses_what_it_cannot_store_and_writes_nothing(fitted, datasets, 
         nested.fit(X, y)
     with pytest.raises(TypeError, match="only top-level steps of a Pipeline can be neural nets"):
         save(nested, tmp_path / "nested")
-    embeddings = make_pipeline(
-        UTRLanguageModel(d_model=8, n_layers=1, n_heads=2, ffn_dim=8, max_epochs=1), Ridge()
-    ).fit(X, y)
-    with pytest.raises(TypeError, match=r"'utrlanguagemodel' .* holds PyTorch modules"):
-        save(embeddings, tmp_path / "embeddings")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_language_model_step_round_trip(datasets, tmp_path, monkeypatch):
+    # The language model is a transformer holding a network: skops without the network,
+    # safetensors for the weights.
+    X, y = datasets["list"]
+    lm = UTRLanguageModel(
+        d_model=8, n_layers=1, n_heads=2, ffn_dim=8, max_epochs=1, mfe_weight=0.0,
+        structure_weight=0.0, position="learned", max_positions=128, random_state=0,
+    )  # fmt: skip
+    pipe = make_pipeline(lm, Ridge()).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing load() would refuse
+        directory = save(pipe, tmp_path / "embeddings")
+    assert hasattr(pipe[0], "module_")  # saving left the fitted model whole
+    names = sorted(path.name for path in directory.iterdir())
+    assert names == [
+        "0_utrlanguagemodel.skops",
+        "0_utrlanguagemodel.weights.safetensors",
+        "1_ridge.skops",
+        "config.json",
+        "manifest.json",
+    ]
+    monkeypatch.setattr(torch, "load", None)  # nothing is unpickled
+    loaded = load(directory)
+    np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
+    step = loaded[0]
+    assert step.get_params() == lm.get_params()
+    pd.testing.assert_frame_equal(pd.DataFrame(step.history_), pd.DataFrame(lm.history_))
+    for key, tensor in lm.backbone_state_dict_.items():
+        torch.testing.assert_close(step.backbone_state_dict_[key], tensor, rtol=0, atol=0)
+    assert not step.module_.training
+    # A weights file of another shape is refused, naming it.
+    other = UTRLanguageModel(d_model=16, n_layers=1, n_heads=2, ffn_dim=8, max_epochs=1)
+    other.set_params(mfe_weight=0.0, structure_weight=0.0).fit(X[:50])
+    other_dir = save(other, tmp_path / "other")
+    weights = "0_utrlanguagemodel.weights.safetensors"
+    swapped = tmp_path / "swapped"
+    swapped.mkdir()
+    for path in directory.iterdir():
+        source = other_dir / "0_estimator.weights.safetensors" if path.name == weights else path
+        (swapped / path.name).write_bytes(source.read_bytes())
+    manifest = json.loads((swapped / "manifest.json").read_text())
+    digest = hashlib.sha256((swapped / weights).read_bytes()).hexdigest()
+    manifest["files"][weights] = digest
+    (swapped / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=f"{weights} must hold the weights of the configured"):
+        load(swapped)
 
 
 def test_seed_ensemble_round_trip(datasets, tmp_path):
