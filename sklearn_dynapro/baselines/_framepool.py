@@ -24,8 +24,9 @@ class FramePoolRegressor(SequenceNetRegressor):
     Karollus, A., Avsec, Ž. and Gagneur, J. (2021), "Predicting mean ribosome load for 5'UTR of
     any length using deep learning", PLoS Comput. Biol. 17:e1008982. The network is
     :class:`sklearn_dynapro.nn.FramePoolNet`: three ``Conv1d(128, kernel 7) → ReLU`` with
-    padding zeroed and residual connections around the second and third (as in the authors'
-    released models; ``module__residual=False`` removes them), max and mean per frame
+    padding zeroed (``module__residual=True`` adds the residual connections of the authors'
+    released models around the second and third; see :class:`~sklearn_dynapro.nn.FramePoolNet`
+    for why they are off by default), max and mean per frame
     (distance to the start codon mod 3) over real positions, ``Dense(64) → ReLU →
     Dropout(0.2)``, a linear output; Adam and the mean squared error of the standardised
     target.
