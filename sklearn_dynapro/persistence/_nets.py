@@ -1,6 +1,7 @@
 """Neural steps (``SequenceNetRegressor`` subclasses) ↔ JSON config, safetensors and history.
 
-A fitted net is stored as its constructor parameters (JSON, classes by name), the fitted
+A fitted net is stored as its constructor parameters (JSON, classes by name), the network
+arguments it took from defaults (so a later change of a default does not change it), the fitted
 attributes :meth:`predict` needs (``y_mean_``, ``module_data_params_``, …; JSON plus a
 safetensors file of arrays), the network's ``state_dict`` (safetensors, on the CPU) and the
 training history (JSON). ``pretrained`` (starting weights of a backbone) is stored as None:
@@ -10,6 +11,7 @@ be fine-tuned from its weights (``partial_fit``), not resume training where it s
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import warnings
@@ -72,6 +74,33 @@ def _fitted_attributes(net) -> dict:
         and "__" not in key
         and key not in _SKORCH_RUNTIME
         and key not in registered
+    }
+
+
+def _signature_defaults(cls) -> dict:
+    """Keyword defaults of a network class's constructor (empty for anything else)."""
+    if not isinstance(cls, type):
+        return {}
+    return {
+        name: p.default
+        for name, p in inspect.signature(cls).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+def _module_defaults(net) -> dict:
+    """The network arguments the model took from the constructor's defaults.
+
+    Stored so that a later version which changes a default (FramePoolNet's ``residual``)
+    still builds the network the weights were trained in.
+    """
+    given = {key.removeprefix("module__") for key in net.get_params(deep=False)}
+    given |= set(getattr(net, "module_data_params_", {}))
+    plain = (bool, int, float, str, type(None))
+    return {
+        key: value
+        for key, value in _signature_defaults(net.module).items()
+        if key not in given and type(value) in plain
     }
 
 
@@ -140,6 +169,7 @@ def net_entry(net, *, name: str, stem: str) -> tuple[dict, dict[str, bytes]]:
         "attributes": attributes,
         "weights": f"{stem}.weights.safetensors",
         "arrays": f"{stem}.arrays.safetensors",
+        "module_defaults": _module_defaults(net),
     }
     history = getattr(net, "history_", None)
     if history is not None:
@@ -229,6 +259,21 @@ def parse_net(entry: dict, files: dict[str, bytes], *, resolve, where: str) -> d
     attributes = decode(
         entry["attributes"], where=f"{where}.attributes", arrays=arrays, resolve=resolve
     )
+    saved_defaults = entry.get("module_defaults", {})  # absent in models saved before it
+    plain = (bool, int, float, str, type(None))
+    if not isinstance(saved_defaults, dict) or not all(
+        isinstance(k, str) and k.isidentifier() and type(v) in plain
+        for k, v in saved_defaults.items()
+    ):
+        raise ValueError(
+            f"{where}.module_defaults must map argument names to plain values, got "
+            f"{saved_defaults!r:.200}."
+        )
+    current = _signature_defaults(params.get("module"))
+    for key, value in saved_defaults.items():
+        # A default changed since the model was saved: pass the old one explicitly.
+        if key in current and current[key] != value and f"module__{key}" not in params:
+            params[f"module__{key}"] = value
     if arrays:
         raise ValueError(
             f"{entry['arrays']} holds arrays the config does not use: {sorted(arrays)}."

@@ -1,7 +1,6 @@
 """save/load round trips of every model kind, and the joblib round trip next to them."""
 
 import copy
-import hashlib
 import json
 import pickle
 import warnings
@@ -229,7 +228,35 @@ def test_save_refuses_what_it_cannot_store_and_writes_nothing(fitted, datasets, 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_language_model_step_round_trip(datasets, tmp_path, monkeypatch):
+def test_network_defaults_of_the_saved_model_survive_a_changed_default(saved, edit_config):
+    # FramePoolNet's residual default changed twice; a saved model must keep the network its
+    # weights were trained in, whatever the default is when it is loaded.
+    directory, model, X = saved("framepool_library")
+    config = json.loads((directory / "config.json").read_text())
+    defaults = config["steps"][1]["module_defaults"]
+    assert defaults["residual"] is False and defaults["kernel_size"] == 7
+    assert "n_filters" not in defaults  # set by hand: in params
+    assert "n_libraries" not in defaults  # follows from the data
+    assert "module__residual" not in load(directory)[-1].get_params()
+
+    def saved_when_default_was_residual(config):
+        config["steps"][1]["module_defaults"]["residual"] = True
+
+    edit_config(directory, saved_when_default_was_residual)
+    loaded = load(directory)
+    assert loaded[-1].get_params()["module__residual"] is True
+    assert loaded[-1].module_.residual is True
+    assert not np.array_equal(loaded.predict(X), model.predict(X))
+
+    def garbled(config):
+        config["steps"][1]["module_defaults"] = {"residual": [1]}
+
+    edit_config(directory, garbled)
+    with pytest.raises(ValueError, match="module_defaults must map argument names to plain"):
+        load(directory)
+
+
+def test_language_model_step_round_trip(datasets, tmp_path, monkeypatch, rewrite):
     # The language model is a transformer holding a network: skops without the network,
     # safetensors for the weights.
     X, y = datasets["list"]
@@ -264,17 +291,9 @@ def test_language_model_step_round_trip(datasets, tmp_path, monkeypatch):
     other.set_params(mfe_weight=0.0, structure_weight=0.0).fit(X[:50])
     other_dir = save(other, tmp_path / "other")
     weights = "0_utrlanguagemodel.weights.safetensors"
-    swapped = tmp_path / "swapped"
-    swapped.mkdir()
-    for path in directory.iterdir():
-        source = other_dir / "0_estimator.weights.safetensors" if path.name == weights else path
-        (swapped / path.name).write_bytes(source.read_bytes())
-    manifest = json.loads((swapped / "manifest.json").read_text())
-    digest = hashlib.sha256((swapped / weights).read_bytes()).hexdigest()
-    manifest["files"][weights] = digest
-    (swapped / "manifest.json").write_text(json.dumps(manifest))
+    rewrite(directory, weights, (other_dir / "0_estimator.weights.safetensors").read_bytes())
     with pytest.raises(ValueError, match=f"{weights} must hold the weights of the configured"):
-        load(swapped)
+        load(directory)
 
 
 def test_seed_ensemble_round_trip(datasets, tmp_path):
