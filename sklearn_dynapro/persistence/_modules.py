@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 
 from ._allowlist import canonical_name
-from ._nets import load_safetensors, weights_bytes
+from ._nets import load_safetensors, load_weights, weights_bytes
 
 __all__ = ["build_module_step", "is_module_step", "module_step_entry", "parse_module_step"]
 
@@ -83,11 +83,6 @@ def build_module_step(plan: dict, files: dict[str, bytes]):
         files[plan["file"]], file=plan["file"], types=plan["types"], expected_class=plan["class"]
     )
     module = obj._pretraining_net()
-    try:
-        module.load_state_dict(plan["state"], strict=True)
-    except RuntimeError as err:
-        raise ValueError(
-            f"{plan['weights']} must hold the weights of the configured network: {err}"
-        ) from err
+    load_weights(module, plan["state"], file=plan["weights"])
     obj._set_module(module)
     return obj

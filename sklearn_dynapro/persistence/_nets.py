@@ -20,7 +20,15 @@ import numpy as np
 
 from ._codec import decode, encode
 
-__all__ = ["build_net", "is_net", "load_safetensors", "net_entry", "parse_net", "weights_bytes"]
+__all__ = [
+    "build_net",
+    "is_net",
+    "load_safetensors",
+    "load_weights",
+    "net_entry",
+    "parse_net",
+    "weights_bytes",
+]
 
 #: Attributes skorch manages itself; ``initialize()`` recreates them on load.
 _SKORCH_RUNTIME = frozenset(
@@ -77,6 +85,10 @@ def _fitted_attributes(net) -> dict:
     }
 
 
+#: Types a recorded network default may have (JSON values that compare exactly).
+_PLAIN_TYPES = (bool, int, float, str, type(None))
+
+
 def _signature_defaults(cls) -> dict:
     """Keyword defaults of a network class's constructor (empty for anything else)."""
     if not isinstance(cls, type):
@@ -96,11 +108,10 @@ def _module_defaults(net) -> dict:
     """
     given = {key.removeprefix("module__") for key in net.get_params(deep=False)}
     given |= set(getattr(net, "module_data_params_", {}))
-    plain = (bool, int, float, str, type(None))
     return {
         key: value
         for key, value in _signature_defaults(net.module).items()
-        if key not in given and type(value) in plain
+        if key not in given and type(value) in _PLAIN_TYPES
     }
 
 
@@ -189,6 +200,14 @@ def weights_bytes(module) -> bytes:
     return safetensors.torch.save(state, metadata={"format": "pt"})
 
 
+def load_weights(module, state: dict, *, file: str) -> None:
+    """Load ``state`` into ``module`` strictly; a file for another network is a ValueError."""
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise ValueError(f"{file} must hold the weights of the configured network: {err}") from err
+
+
 def _file(entry: dict, key: str, files: dict[str, bytes], where: str) -> bytes:
     name = entry.get(key)
     if not isinstance(name, str) or name not in files:
@@ -260,9 +279,8 @@ def parse_net(entry: dict, files: dict[str, bytes], *, resolve, where: str) -> d
         entry["attributes"], where=f"{where}.attributes", arrays=arrays, resolve=resolve
     )
     saved_defaults = entry.get("module_defaults", {})  # absent in models saved before it
-    plain = (bool, int, float, str, type(None))
     if not isinstance(saved_defaults, dict) or not all(
-        isinstance(k, str) and k.isidentifier() and type(v) in plain
+        isinstance(k, str) and k.isidentifier() and type(v) in _PLAIN_TYPES
         for k, v in saved_defaults.items()
     ):
         raise ValueError(
@@ -320,12 +338,7 @@ def build_net(plan: dict, *, device):
         setattr(net, key, value)  # module_data_params_ must be in place before initialize()
     with _private_rng():  # initialisation draws random weights that are overwritten next
         net.initialize()
-    try:
-        _plain_module(net.module_).load_state_dict(plan["state"], strict=True)
-    except RuntimeError as err:
-        raise ValueError(
-            f"{plan['weights']} must hold the weights of the configured network: {err}"
-        ) from err
+    load_weights(_plain_module(net.module_), plan["state"], file=plan["weights"])
     if plan["history"] is not None:
         net.history_ = History(plan["history"])
     return net
