@@ -117,25 +117,46 @@ def naming_input(name: str) -> Iterator[None]:
         raise type(exc)(message) from None
 
 
-def format_rows(rows: Iterable[int]) -> str:
+def format_rows(rows: Iterable[int], index: pd.Index | None = None) -> str:
     """Render row indices for an error message, eliding long lists.
 
     Parameters
     ----------
     rows : iterable of int
         Positional row indices.
+    index : pandas Index or None, default=None
+        The index of a pandas input. Unless it is the default ``0 .. n-1``, the rows' index
+        labels are shown too: inside ``cross_val_score`` or a search the positions count
+        within a fold, while the labels are those of the full data.
 
     Returns
     -------
     str
-        For example ``"rows [0, 4]"`` or ``"rows [0, 1, ..., 9] and 35 more"``.
+        For example ``"rows [0, 4]"``, ``"rows [0, 1, ..., 9] and 35 more"`` or
+        ``"row [2] (index label [57])"``.
     """
     rows = list(rows)
-    head = ", ".join(str(r) for r in rows[:_SHOWN_ROWS])
-    more = len(rows) - _SHOWN_ROWS
+    text = _bracketed("row", rows, str)
+    if index is not None and not index.equals(pd.RangeIndex(len(index))):
+        labels = [index[r] for r in rows]
+        text += f" ({_bracketed('index label', labels, _label_repr)})"
+    return text
+
+
+def _bracketed(noun: str, items: list, render) -> str:
+    head = ", ".join(render(item) for item in items[:_SHOWN_ROWS])
+    more = len(items) - _SHOWN_ROWS
     suffix = f", ...] and {more} more" if more > 0 else "]"
-    noun = "row" if len(rows) == 1 else "rows"
-    return f"{noun} [{head}{suffix}"
+    return f"{noun if len(items) == 1 else noun + 's'} [{head}{suffix}"
+
+
+def _label_repr(label) -> str:
+    # Quotes tell a string label from a number; NumPy scalars print as plain numbers.
+    return repr(str(label)) if isinstance(label, str) else str(label)
+
+
+def _pandas_index(X) -> pd.Index | None:
+    return X.index if isinstance(X, pd.DataFrame | pd.Series) else None
 
 
 def _column_values(X, sequence_column: str | int | None) -> np.ndarray:
@@ -262,6 +283,7 @@ def check_sequences(
         # No sequence could pass, and truncate=True would cut them below min_len.
         raise ValueError(f"max_len must be at least min_len={min_len}, got {max_len}.")
     values = _column_values(X, sequence_column)
+    index = _pandas_index(X)
     if values.shape[0] == 0:
         raise ValueError("X must contain at least one sequence, got 0 rows.")
 
@@ -297,7 +319,9 @@ def check_sequences(
 
     if non_str:
         kinds = sorted({type(values[i]).__name__ for i in non_str})
-        raise TypeError(f"X must hold strings, got {', '.join(kinds)} at {format_rows(non_str)}.")
+        raise TypeError(
+            f"X must hold strings, got {', '.join(kinds)} at {format_rows(non_str, index)}."
+        )
     if ambiguous_rows and ambiguous == "error":
         problems["ambiguous bases (N or IUPAC codes) with ambiguous='error'"] = ambiguous_rows
 
@@ -319,7 +343,7 @@ def check_sequences(
 
     if problems:
         detail = "; ".join(
-            f"{problem} at {format_rows(rows)} (first: {values[rows[0]]!r})"
+            f"{problem} at {format_rows(rows, index)} (first: {values[rows[0]]!r})"
             for problem, rows in problems.items()
         )
         raise ValueError(f"Invalid sequences in X: {detail}.")
@@ -364,7 +388,8 @@ def check_target(y, n_samples: int | None = None) -> np.ndarray:
     """
     if y is None:
         raise ValueError("y must be an array-like of numeric targets, got None.")
-    if isinstance(y, pd.DataFrame | pd.Series):
+    index = _pandas_index(y)
+    if index is not None:
         y = y.to_numpy()
     masked_rows = None
     if np.ma.isMaskedArray(y):
@@ -380,7 +405,7 @@ def check_target(y, n_samples: int | None = None) -> np.ndarray:
         arr = raw if is_complex else np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         rows = _non_numeric_rows(y)
-        where = f" at {format_rows(rows)}" if rows else ""
+        where = f" at {format_rows(rows, index)}" if rows else ""
         reason = str(exc).rstrip(".")
         raise ValueError(f"y must be numeric, got values that are not{where}: {reason}.") from None
     if is_complex:
@@ -401,7 +426,9 @@ def check_target(y, n_samples: int | None = None) -> np.ndarray:
         bad = bad.any(axis=1)
     if bad.any():
         rows = np.flatnonzero(bad).tolist()
-        raise ValueError(f"y must be finite, got NaN or infinite values at {format_rows(rows)}.")
+        raise ValueError(
+            f"y must be finite, got NaN or infinite values at {format_rows(rows, index)}."
+        )
     return arr
 
 
@@ -448,7 +475,8 @@ def check_groups(groups, n_samples: int) -> np.ndarray:
     missing = np.flatnonzero(codes < 0)
     if missing.size:
         raise ValueError(
-            f"groups must not hold missing labels, got missing values at {format_rows(missing)}."
+            "groups must not hold missing labels, got missing values at "
+            f"{format_rows(missing, _pandas_index(groups))}."
         )
     return codes.astype(np.int64)
 
@@ -500,7 +528,7 @@ def check_library_labels(labels: pd.Series) -> np.ndarray:
     if missing.any():
         raise ValueError(
             f"library labels must not be missing, got None/NaN at "
-            f"{format_rows(np.flatnonzero(missing))}."
+            f"{format_rows(np.flatnonzero(missing), labels.index)}."
         )
     if labels.dtype.kind in "fO":
         # A whole-number float names the same library as the int: a label column that
@@ -519,7 +547,9 @@ def _label_text(value) -> str:
     return str(value)
 
 
-def library_indices(labels: np.ndarray, libraries: np.ndarray) -> np.ndarray:
+def library_indices(
+    labels: np.ndarray, libraries: np.ndarray, index: pd.Index | None = None
+) -> np.ndarray:
     """Positions of ``labels`` in the sorted labels seen in ``fit``.
 
     Parameters
@@ -528,6 +558,8 @@ def library_indices(labels: np.ndarray, libraries: np.ndarray) -> np.ndarray:
         From :func:`check_library_labels`.
     libraries : ndarray of shape (n_libraries,) of str
         Sorted, unique labels seen in ``fit`` (``np.unique`` of the training labels).
+    index : pandas Index or None, default=None
+        The index of the DataFrame the labels come from, for the error message.
 
     Returns
     -------
@@ -538,12 +570,12 @@ def library_indices(labels: np.ndarray, libraries: np.ndarray) -> np.ndarray:
     ValueError
         If a label was not seen in ``fit`` (the rows are named).
     """
-    index = np.clip(np.searchsorted(libraries, labels), 0, len(libraries) - 1)
-    unknown = libraries[index] != labels
+    positions = np.clip(np.searchsorted(libraries, labels), 0, len(libraries) - 1)
+    unknown = libraries[positions] != labels
     if unknown.any():
         rows = np.flatnonzero(unknown)
         raise ValueError(
             f"library labels must be among those seen in fit {libraries.tolist()}, "
-            f"got {labels[rows[0]]!r} at {format_rows(rows)}."
+            f"got {str(labels[rows[0]])!r} at {format_rows(rows, index)}."
         )
-    return index.astype(np.int64)
+    return positions.astype(np.int64)

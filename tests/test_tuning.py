@@ -30,7 +30,7 @@ from sklearn_dynapro.tuning import (
     tune_dynapro,
     write_best_params,
 )
-from sklearn_dynapro.tuning._study import FOLD_STRIDE
+from sklearn_dynapro.tuning._study import FOLD_STRIDE, _data_fingerprint
 
 TINY = {"features": None}
 
@@ -328,6 +328,42 @@ def test_tune_dynapro_rejects_bad_arguments(kwargs, match, mrl):
     X, y = mrl
     with pytest.raises(ValueError, match=match):
         run_tiny(X, y, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        ("nan_target", r"y must be finite, got NaN or infinite values at row \[37\]"),
+        ("bad_base", r"invalid characters 'X' at row \[41\]"),
+        ("short_y", "X and y must have the same number of rows, got 120 sequences and 100"),
+    ],
+)
+def test_tune_dynapro_names_bad_rows_of_x_before_recording_a_trial(bad, match, mrl, tmp_path):
+    # Inside an inner fold the row would be counted within the fold (and a failed trial
+    # recorded); the rows are checked against the whole of X first.
+    X, y = list(mrl[0]), mrl[1].copy()
+    if bad == "nan_target":
+        y[37] = np.nan
+    elif bad == "bad_base":
+        X[41] = X[41][:10] + "X" + X[41][11:]
+    else:
+        y = y[:100]
+    storage = tmp_path / "study.journal"
+    with pytest.raises(ValueError, match=match):
+        run_tiny(X, y, storage=storage, study_name="s")
+    with pytest.raises(KeyError):
+        optuna.load_study(study_name="s", storage=make_storage(storage))
+
+
+def test_data_fingerprint_hashes_columns_of_lists(mrl):
+    # A metadata column of lists, which pandas cannot hash, is hashed through its text.
+    X, y = mrl
+    frame = pd.DataFrame({"sequence": X, "meta": [[i, i + 1] for i in range(len(X))]})
+    labels = sequence_groups(X)
+    first = _data_fingerprint(frame, y, labels)
+    assert first == _data_fingerprint(frame.copy(), y, labels)
+    frame.loc[3, "meta"] = [0]
+    assert _data_fingerprint(frame, y, labels) != first
 
 
 def test_tune_dynapro_needs_enough_groups():

@@ -3,9 +3,19 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.model_selection import KFold, cross_val_score
 
 from sklearn_dynapro import check_sequences, check_target
-from sklearn_dynapro._validation import check_bool, check_groups, check_int
+from sklearn_dynapro._validation import (
+    check_bool,
+    check_groups,
+    check_int,
+    check_library_labels,
+    format_rows,
+    library_indices,
+)
+from sklearn_dynapro.baselines import make_kmer_baseline
+from sklearn_dynapro.datasets import load_mpra_random50
 
 
 def test_normalises_case_and_uracil():
@@ -148,6 +158,49 @@ def test_check_target():
         check_target([[1.0, 2.0], [3.0]], 2)  # ragged: no single row to blame
     with pytest.raises(ValueError, match="1-D or 2-D"):
         check_target(np.zeros((2, 2, 2)), 2)
+
+
+def test_pandas_rows_are_also_named_by_their_index_labels():
+    # What cross_val_score hands a step: a slice of the user's frame, positions counting
+    # within the fold, index labels those of the whole frame.
+    assert format_rows([1], pd.RangeIndex(3)) == "row [1]"
+    assert format_rows([0, 2], pd.Index(["a", "b", "c"])) == (
+        "rows [0, 2] (index labels ['a', 'c'])"
+    )
+    assert format_rows(range(12), pd.RangeIndex(100, 112)).endswith(
+        "(index labels [100, 101, 102, 103, 104, 105, 106, 107, 108, 109, ...] and 2 more)"
+    )
+    frame = pd.DataFrame(
+        {"sequence": ["ACGT"] * 6, "library": ["a"] * 6, "y": np.arange(6.0)},
+        index=np.arange(10, 16),
+    )
+    frame.loc[14, "sequence"] = "ACXT"
+    frame.loc[13, "y"] = np.nan
+    frame.loc[12, "library"] = None
+    fold = frame.iloc[[1, 2, 3, 4]]  # index labels 11..14
+    with pytest.raises(
+        ValueError, match=r"invalid characters 'X' at row \[3\] \(index label \[14\]\)"
+    ):
+        check_sequences(fold)
+    with pytest.raises(ValueError, match=r"at row \[2\] \(index label \[13\]\)"):
+        check_target(fold["y"], 4)
+    with pytest.raises(ValueError, match=r"None/NaN at row \[1\] \(index label \[12\]\)"):
+        check_library_labels(fold["library"])
+    with pytest.raises(ValueError, match=r"at row \[1\] \(index label \[12\]\)"):
+        check_groups(fold["library"], 4)
+    with pytest.raises(ValueError, match=r"got 'b' at row \[0\] \(index label \['x'\]\)"):
+        library_indices(np.array(["b", "a"]), np.array(["a"]), pd.Index(["x", "y"]))
+    with pytest.raises(TypeError, match=r"got int at row \[0\] \(index label \[7\]\)"):
+        check_sequences(pd.Series([5, "ACGT"], index=[7, 8]))
+
+
+def test_cross_val_score_names_the_bad_row_of_the_whole_frame():
+    X, y = load_mpra_random50()
+    frame = pd.DataFrame({"sequence": X[:200]})
+    frame.loc[150, "sequence"] = "ACGZ" + frame.loc[150, "sequence"][4:]
+    # The training part of the first fold is rows 100-199: row 50 there, label 150.
+    with pytest.raises(ValueError, match=r"'Z' at row \[50\] \(index label \[150\]\)"):
+        cross_val_score(make_kmer_baseline(), frame, y[:200], cv=KFold(2), error_score="raise")
 
 
 def test_masked_entries_are_missing_not_their_hidden_data():

@@ -153,7 +153,7 @@ class SequenceLibraryEncoder(
                     else f"{type(X).__name__}."
                 )
             )
-        return library_indices(labels, self.libraries_)
+        return library_indices(labels, self.libraries_, X.index)
 
     def transform(self, X) -> dict[str, np.ndarray]:
         """Encode sequences.

@@ -206,7 +206,7 @@ class DynaProEncoder(
         sequences = self._check_sequences(X, max_len=self.tokenizer_.max_len_, min_len=self.k)
         if self.libraries_ is not None:  # checked before the features fold anything
             labels = self._library_labels(X)
-            index = library_indices(labels, self.libraries_)
+            index = library_indices(labels, self.libraries_, X.index)
         out = {"tokens": self.tokenizer_.transform(sequences)}
         if self.features_ is not None:
             values = _dense(self.features_[0].transform(sequences))

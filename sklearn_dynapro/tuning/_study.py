@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 from optuna_integration import SkorchPruningCallback
 from sklearn.model_selection import GroupKFold, cross_validate
 
-from .._validation import check_int
+from .._validation import check_int, check_sequences, check_target
 from ..metrics import SCORING
 from ._groups import sequence_groups
 from ._params import jsonable_params, resolve_params, save_params
@@ -275,7 +275,13 @@ def _data_fingerprint(X, y, labels: np.ndarray) -> str:
     frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame({"x": list(X)})
     targets = np.asarray(y)
     for part in (frame, pd.DataFrame(targets.reshape(len(targets), -1)), pd.Series(labels)):
-        digest.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+        try:
+            hashed = pd.util.hash_pandas_object(part, index=False)
+        except TypeError:
+            # Cells pandas cannot hash (lists, dicts in a column the pipeline may not use)
+            # are hashed through their text.
+            hashed = pd.util.hash_pandas_object(part.astype(str), index=False)
+        digest.update(hashed.to_numpy().tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -414,6 +420,13 @@ def tune_dynapro(
         The study; :func:`best_params` gives the best setting as pipeline arguments. Every
         trial records ``pipeline_params``, ``inner_scores`` and ``worker`` (host:pid) as
         user attributes.
+
+    Raises
+    ------
+    ValueError
+        For invalid sequences or targets (the rows of ``X`` are named; nothing is recorded in
+        the study), or an existing study tuned with another ``scoring``, ``inner_folds``,
+        ``cv_seed`` or data.
     """
     if scoring not in SCORING:
         raise ValueError(f"scoring must be one of {sorted(SCORING)}, got {scoring!r}.")
@@ -439,6 +452,10 @@ def tune_dynapro(
         if key in fixed:
             raise ValueError(f"pipeline_params must not set {key!r} (tune_dynapro sets it).")
 
+    # Bad rows are named by their place in X, and refused before the study or a trial records
+    # anything: inside an inner fold they would be counted within the fold.
+    n_rows = len(check_sequences(X, sequence_column=sequence_column, ambiguous="mask"))
+    check_target(y, n_samples=n_rows)
     sequences = X[sequence_column] if hasattr(X, "columns") else X
     labels = sequence_groups(sequences, groups)
     n_groups = len(np.unique(labels))
