@@ -41,6 +41,8 @@ __all__ = ["iter_predictions", "predict_chunked", "predict_file"]
 
 # The row lists that ``format_rows`` writes: "row [3]", "rows [0, 4]", "rows [0, 1, ..., 9, ...]".
 _ROW_LIST = re.compile(r"\b(rows?) \[(\d+(?:, \d+)*)((?:, \.\.\.)?)\]")
+# "row [12] (index label [12])": a chunk of a default-indexed frame, once its rows are shifted.
+_SAME_LABELS = re.compile(r"\b(rows? \[([^\]]*)\]((?: and \d+ more)?)) \(index labels? \[\2\]\3\)")
 _EMPTY = "X must contain at least one sequence, got 0 rows."
 _END = object()
 
@@ -55,7 +57,9 @@ def _shift_rows(text: str, offset: int) -> str:
         rows = ", ".join(str(int(r) + offset) for r in match.group(2).split(", "))
         return f"{match.group(1)} [{rows}{match.group(3)}]"
 
-    return _ROW_LIST.sub(shift, text)
+    # A chunk's index labels are shown beside its positions; where they are the whole
+    # input's positions too, once is enough.
+    return _SAME_LABELS.sub(r"\1", _ROW_LIST.sub(shift, text))
 
 
 def _rows_error(exc: Exception, offset: int, source: str | None) -> Exception | None:

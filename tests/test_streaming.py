@@ -233,6 +233,19 @@ def test_bad_sequence_names_the_global_row(trees, mrl):
         assert "row [5]" not in str(info.value)
 
 
+def test_bad_row_of_a_frame_names_its_index_label_once(trees, mrl):
+    frame = pd.DataFrame({"sequence": list(mrl[0][:100])})
+    frame.loc[[25, 27], "sequence"] = "ACGXT"
+    with pytest.raises(ValueError) as info:
+        predict_chunked(trees, frame["sequence"], chunk_size=10)
+    # The chunk's labels 25 and 27 are the whole input's rows: not repeated.
+    assert "invalid characters 'X' at rows [25, 27] (first" in str(info.value)
+    labelled = frame.set_axis([f"utr{i}" for i in range(100)])
+    with pytest.raises(ValueError) as info:
+        predict_chunked(trees, labelled["sequence"], chunk_size=10)
+    assert "at rows [25, 27] (index labels ['utr25', 'utr27'])" in str(info.value)
+
+
 def test_bad_record_in_file_names_file_and_record(trees, mrl, tmp_path):
     X = list(mrl[0][:40])
     X[33] = "ACG TT"
