@@ -136,18 +136,17 @@ def format_rows(rows: Iterable[int], index: pd.Index | None = None) -> str:
         ``"row [2] (index label [57])"``.
     """
     rows = list(rows)
-    text = _bracketed("row", rows, str)
+    text = _bracketed("row", map(str, rows[:_SHOWN_ROWS]), len(rows))
     if index is not None and not index.equals(pd.RangeIndex(len(index))):
-        labels = [index[r] for r in rows]
-        text += f" ({_bracketed('index label', labels, _label_repr)})"
+        labels = (_label_repr(index[r]) for r in rows[:_SHOWN_ROWS])
+        text += f" ({_bracketed('index label', labels, len(rows))})"
     return text
 
 
-def _bracketed(noun: str, items: list, render) -> str:
-    head = ", ".join(render(item) for item in items[:_SHOWN_ROWS])
-    more = len(items) - _SHOWN_ROWS
+def _bracketed(noun: str, shown: Iterable[str], total: int) -> str:
+    more = total - _SHOWN_ROWS
     suffix = f", ...] and {more} more" if more > 0 else "]"
-    return f"{noun if len(items) == 1 else noun + 's'} [{head}{suffix}"
+    return f"{noun if total == 1 else noun + 's'} [{', '.join(shown)}{suffix}"
 
 
 def _label_repr(label) -> str:
